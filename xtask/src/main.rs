@@ -1,0 +1,5 @@
+//! `cargo xtask`: kapi's development tasks.
+
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}
