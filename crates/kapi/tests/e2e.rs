@@ -1,0 +1,223 @@
+//! End-to-end tests of the `kapi` binary with kubectl: the written admin
+//! kubeconfig works at once, `kubectl version` and readyz answer, restarts
+//! reuse the certificates, and signals stop the process as kube-apiserver's
+//! do (the first gracefully, a second at once with status 1).
+//!
+//! kubectl is on the PATH of every machine of this kind; without it these
+//! tests print why and pass, except under `CI=true`, where they fail.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The kubectl to use, or `None` (with the reason printed) when it is
+/// missing outside CI.
+fn kubectl() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("kubectl"))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "kubectl is required when CI=true but is not on the PATH"
+        );
+        eprintln!("skipping: kubectl is not on the PATH");
+    }
+    found
+}
+
+/// A running `kapi serve`, killed by PID when dropped.
+struct Kapi {
+    child: Child,
+    data_dir: PathBuf,
+}
+
+impl Kapi {
+    fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_kapi"))
+            .args([
+                "serve",
+                "--bind-address",
+                "127.0.0.1",
+                "--secure-port",
+                "0",
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start kapi");
+        Self {
+            child,
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    fn kubeconfig(&self) -> PathBuf {
+        self.data_dir.join("admin.kubeconfig")
+    }
+
+    /// Waits until the kubeconfig exists and readyz passes through kubectl.
+    fn wait_ready(&mut self, kubectl: &Path) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("kapi exited early: {status}");
+            }
+            if self.kubeconfig().exists()
+                && run(kubectl, &self.kubeconfig(), &["get", "--raw", "/readyz"])
+                    .status
+                    .success()
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "kapi did not become ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "kapi did not exit within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Kapi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> Output {
+    Command::new(kubectl)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["--request-timeout", "10s"])
+        .args(args)
+        .output()
+        .expect("run kubectl")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "kubectl failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn kubectl_version_and_readyz_work_with_the_written_kubeconfig() {
+    let Some(kubectl) = kubectl() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut kapi = Kapi::start(dir.path(), &[]);
+    kapi.wait_ready(&kubectl);
+
+    let readyz = stdout(&run(
+        &kubectl,
+        &kapi.kubeconfig(),
+        &["get", "--raw", "/readyz?verbose"],
+    ));
+    assert!(readyz.starts_with("[+]ping ok\n"), "{readyz}");
+    assert!(readyz.contains("[+]log ok\n"), "{readyz}");
+    assert!(readyz.contains("[+]shutdown ok\n"), "{readyz}");
+    assert!(readyz.ends_with("readyz check passed\n"), "{readyz:?}");
+
+    let version = stdout(&run(
+        &kubectl,
+        &kapi.kubeconfig(),
+        &["version", "-o", "json"],
+    ));
+    let version: serde_json::Value = serde_json::from_str(&version).unwrap();
+    let server = &version["serverVersion"];
+    assert_eq!(server["major"], "1", "{version}");
+    assert!(
+        server["gitVersion"].as_str().unwrap().contains("+kapi-"),
+        "{version}"
+    );
+    assert_eq!(server["compiler"], "rustc", "{version}");
+
+    // kubectl talks HTTP/2 to kapi; the healthz endpoints answer the same.
+    let livez = stdout(&run(
+        &kubectl,
+        &kapi.kubeconfig(),
+        &["get", "--raw", "/livez"],
+    ));
+    assert_eq!(livez, "ok");
+}
+
+#[test]
+fn a_restart_reuses_the_generated_certificates() {
+    let Some(kubectl) = kubectl() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ca_before = {
+        let mut kapi = Kapi::start(dir.path(), &[]);
+        kapi.wait_ready(&kubectl);
+        kapi.signal("TERM");
+        assert!(kapi.wait_exit(Duration::from_secs(30)).success());
+        std::fs::read(dir.path().join("certificates/apiserver.crt")).unwrap()
+    };
+    let mut kapi = Kapi::start(dir.path(), &[]);
+    kapi.wait_ready(&kubectl);
+    let ca_after = std::fs::read(dir.path().join("certificates/apiserver.crt")).unwrap();
+    assert_eq!(ca_before, ca_after);
+}
+
+#[test]
+fn the_first_signal_drains_and_a_second_exits_with_status_1() {
+    let Some(kubectl) = kubectl() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut kapi = Kapi::start(dir.path(), &["--shutdown-delay-duration", "60s"]);
+    kapi.wait_ready(&kubectl);
+    kapi.signal("TERM");
+
+    // During the shutdown delay readyz fails while the server still serves.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let output = run(
+            &kubectl,
+            &kapi.kubeconfig(),
+            &["get", "--raw", "/readyz?verbose"],
+        );
+        if !output.status.success() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "readyz never failed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let healthz = stdout(&run(
+        &kubectl,
+        &kapi.kubeconfig(),
+        &["get", "--raw", "/healthz"],
+    ));
+    assert_eq!(healthz, "ok");
+
+    kapi.signal("TERM");
+    let status = kapi.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(1), "{status}");
+}
