@@ -150,7 +150,10 @@ pub struct CompletedConfig {
 impl CompletedConfig {
     /// Builds a server named `name` that hands what it does not own to
     /// `delegate` (Go: `New`).
-    #[allow(clippy::new_ret_no_self, reason = "the typestate step named after Go's CompletedConfig.New")]
+    #[allow(
+        clippy::new_ret_no_self,
+        reason = "the typestate step named after Go's CompletedConfig.New"
+    )]
     pub fn new(
         self,
         name: impl Into<String>,

@@ -17,6 +17,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType, SerialNumber,
@@ -350,7 +351,7 @@ fn last_certificate(cert_file: &Path, key_file: &Path) -> Result<String> {
 
 /// PEM with 64-column base64 lines.
 fn pem_encode(label: &str, der: &[u8]) -> String {
-    let encoded = der::base64(der);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for line in encoded.as_bytes().chunks(64) {
         // base64 output is ASCII, so every chunk is valid UTF-8.

@@ -278,6 +278,81 @@ async fn min_version_tls13_refuses_tls12_clients() {
     assert_eq!(tls13.version, rustls::ProtocolVersion::TLSv1_3);
 }
 
+/// A TLS 1.1 ClientHello (legacy version 0x0302, no supported_versions
+/// extension) with SNI `localhost`, byte by byte: no TLS library we have can
+/// speak 1.1 any more. Besides TLS 1.1's CBC suites it offers the ECDHE-GCM
+/// suites and a signature_algorithms extension the server accepts, so the
+/// version is the only reason to refuse it.
+fn tls11_client_hello() -> Vec<u8> {
+    let host = b"localhost";
+    let mut sni = vec![0x00]; // host_name
+    sni.extend((host.len() as u16).to_be_bytes());
+    sni.extend(host);
+    let mut sni_list = (sni.len() as u16).to_be_bytes().to_vec();
+    sni_list.extend(sni);
+    let mut extensions = vec![0x00, 0x00]; // server_name
+    extensions.extend((sni_list.len() as u16).to_be_bytes());
+    extensions.extend(sni_list);
+    let schemes: [u16; 2] = [0x0403, 0x0401]; // ecdsa_secp256r1_sha256, rsa_pkcs1_sha256
+    extensions.extend([0x00, 0x0d]); // signature_algorithms
+    extensions.extend(((schemes.len() * 2 + 2) as u16).to_be_bytes());
+    extensions.extend(((schemes.len() * 2) as u16).to_be_bytes());
+    for scheme in schemes {
+        extensions.extend(scheme.to_be_bytes());
+    }
+
+    let mut hello = vec![0x03, 0x02]; // client_version TLS 1.1
+    hello.extend([0x42; 32]); // random
+    hello.push(0); // no session id
+    let suites: [u16; 5] = [0x002f, 0xc013, 0xc009, 0xc02f, 0xc02b];
+    hello.extend(((suites.len() * 2) as u16).to_be_bytes());
+    for suite in suites {
+        hello.extend(suite.to_be_bytes());
+    }
+    hello.extend([0x01, 0x00]); // compression: null
+    hello.extend((extensions.len() as u16).to_be_bytes());
+    hello.extend(extensions);
+
+    let mut handshake = vec![0x01]; // client_hello
+    handshake.extend(&(hello.len() as u32).to_be_bytes()[1..]);
+    handshake.extend(hello);
+    let mut record = vec![0x16, 0x03, 0x01]; // handshake record, TLS 1.0 framing
+    record.extend((handshake.len() as u16).to_be_bytes());
+    record.extend(handshake);
+    record
+}
+
+#[tokio::test]
+async fn a_tls11_client_is_refused_when_the_minimum_is_tls12() {
+    let pki = Pki::new();
+    let certs = default_only(&pki);
+    let mut options = TlsOptions::default();
+    options.min_version = Some("VersionTLS12".into());
+    let mut server = serve(certs, &options).await;
+
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(&tls11_client_hello()).await.unwrap();
+    let mut reply = Vec::new();
+    tokio::time::timeout(STEP, tcp.read_to_end(&mut reply))
+        .await
+        .expect("the server answers and closes in time")
+        .unwrap();
+    // One fatal alert record, protocol_version (70); never a ServerHello.
+    assert!(reply.len() >= 7, "{reply:?}");
+    assert_eq!(
+        reply[0], 0x15,
+        "an alert record, not a handshake: {reply:?}"
+    );
+    assert_eq!(&reply[5..7], &[2, 70], "fatal protocol_version: {reply:?}");
+    assert!(server.next_accepted().await.is_err());
+
+    // A TLS 1.2 client is still served.
+    let ok = connect(server.addr, pki.client(TLS12), "localhost")
+        .await
+        .unwrap();
+    assert_eq!(ok.version, rustls::ProtocolVersion::TLSv1_2);
+}
+
 #[tokio::test]
 async fn tls10_and_tls11_cannot_be_configured() {
     let pki = Pki::new();

@@ -1,4 +1,4 @@
-//! The little DER and base64 a client certificate with several `O=`
+//! The little DER a client certificate with several `O=`
 //! attributes needs: encoding a subject name, swapping it into a certificate
 //! rcgen made, and signing the result again with the issuer's key.
 //!
@@ -63,28 +63,6 @@ pub(super) fn replace_subject(cert: &[u8], subject: &[u8], key: &KeyPair) -> Res
     Ok(tlv(SEQUENCE, &body))
 }
 
-/// Standard base64 with padding.
-pub(super) fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// One tag-length-value.
 fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
@@ -137,19 +115,5 @@ mod tests {
         }
         assert!(read_tlv(&[SEQUENCE, 0x05, 1, 2]).is_none());
         assert!(read_tlv(&[SEQUENCE, 0x80]).is_none());
-    }
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        fn check(input: &str, expected: &str) {
-            assert_eq!(base64(input.as_bytes()), expected, "{input:?}");
-        }
-        check("", "");
-        check("f", "Zg==");
-        check("fo", "Zm8=");
-        check("foo", "Zm9v");
-        check("foob", "Zm9vYg==");
-        check("fooba", "Zm9vYmE=");
-        check("foobar", "Zm9vYmFy");
     }
 }
