@@ -107,7 +107,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     if !args.built {
         build(args)?;
-        return rerun_from_release(args);
+        return rerun_from_release();
     }
     let release = release_dir()?;
     let kapi = release.join("kapi");
@@ -160,7 +160,7 @@ fn run_build(cmd: &mut Command) -> anyhow::Result<()> {
 }
 
 /// Re-runs this command from the release xtask with `--built`.
-fn rerun_from_release(_args: &BenchArgs) -> anyhow::Result<()> {
+fn rerun_from_release() -> anyhow::Result<()> {
     let xtask = release_dir()?.join("xtask");
     let mut cmd = Command::new(&xtask);
     cmd.args(std::env::args_os().skip(1))

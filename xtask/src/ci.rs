@@ -46,10 +46,10 @@ pub(crate) fn run(args: &CiArgs) -> anyhow::Result<()> {
     let steps = plan(args);
     let mut timings: Vec<(&str, Duration, &str)> = Vec::new();
     let mut failure = None;
-    for step in steps {
+    for Step { name, action, fix } in steps {
         let start = Instant::now();
-        let ok = match &step.action {
-            Action::Command(cmd) => run_command(step.name, cmd),
+        let ok = match action {
+            Action::Command(mut cmd) => run_command(name, &mut cmd),
             Action::Tidy => {
                 println!("\n==> tidy: cargo xtask tidy");
                 match tidy::run_and_report(&project_root()) {
@@ -61,9 +61,9 @@ pub(crate) fn run(args: &CiArgs) -> anyhow::Result<()> {
                 }
             }
         };
-        timings.push((step.name, start.elapsed(), if ok { "ok" } else { "FAILED" }));
+        timings.push((name, start.elapsed(), if ok { "ok" } else { "FAILED" }));
         if !ok {
-            failure = Some((step.name, step.fix));
+            failure = Some((name, fix));
             break;
         }
     }
@@ -187,22 +187,10 @@ fn has_cargo_subcommand(name: &str) -> bool {
 }
 
 /// Runs `cmd` with inherited output; reports whether it succeeded.
-fn run_command(name: &str, cmd: &Command) -> bool {
+fn run_command(name: &str, cmd: &mut Command) -> bool {
     let shown = display_command(cmd);
     println!("\n==> {name}: {shown}");
-    // `Command` is not `Clone`; rebuild it so `plan` can stay data.
-    let mut fresh = Command::new(cmd.get_program());
-    fresh.args(cmd.get_args());
-    for (key, value) in cmd.get_envs() {
-        match value {
-            Some(value) => fresh.env(key, value),
-            None => fresh.env_remove(key),
-        };
-    }
-    if let Some(dir) = cmd.get_current_dir() {
-        fresh.current_dir(dir);
-    }
-    match fresh.status() {
+    match cmd.status() {
         Ok(status) if status.success() => true,
         Ok(status) => {
             eprintln!("xtask ci: `{shown}` exited with {status}");

@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 
 /// kapi's development tasks (`cargo xtask <task>`).
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", version, about)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, about)]
 struct Cli {
     #[command(subcommand)]
     task: Task,

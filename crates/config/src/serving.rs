@@ -32,7 +32,7 @@ pub struct SecureServingOptions {
 
     /// The directory where the TLS certs are located. If --tls-cert-file and
     /// --tls-private-key-file are provided, this flag is ignored.
-    /// Defaults to <data-dir>/certificates.
+    /// Defaults to `<data-dir>/certificates`.
     #[arg(long = "cert-dir", value_name = "DIR")]
     pub cert_dir: Option<PathBuf>,
 

@@ -221,3 +221,65 @@ fn the_first_signal_drains_and_a_second_exits_with_status_1() {
     let status = kapi.wait_exit(Duration::from_secs(10));
     assert_eq!(status.code(), Some(1), "{status}");
 }
+
+/// Every `kubectl.1.NN` that sits beside the `kubectl` on the PATH.
+fn versioned_kubectls(kubectl: &Path) -> Vec<PathBuf> {
+    let Ok(resolved) = std::fs::canonicalize(kubectl) else {
+        return Vec::new();
+    };
+    let Some(dir) = resolved.parent() else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|path| {
+                    path.file_name()
+                        .and_then(|name| name.to_str())
+                        .is_some_and(|name| name.starts_with("kubectl.1."))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+#[test]
+fn every_installed_kubectl_version_reads_version_and_health() {
+    let Some(kubectl) = kubectl() else { return };
+    let kubectls = versioned_kubectls(&kubectl);
+    if kubectls.is_empty() {
+        eprintln!("skipping: no kubectl.1.NN beside {}", kubectl.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut kapi = Kapi::start(dir.path(), &[]);
+    kapi.wait_ready(&kubectl);
+    for versioned in &kubectls {
+        let version = stdout(&run(
+            versioned,
+            &kapi.kubeconfig(),
+            &["version", "-o", "json"],
+        ));
+        let version: serde_json::Value = serde_json::from_str(&version)
+            .unwrap_or_else(|e| panic!("{}: {e}: {version}", versioned.display()));
+        assert_eq!(
+            version["serverVersion"]["minor"],
+            "33",
+            "{}",
+            versioned.display()
+        );
+        let healthz = stdout(&run(
+            versioned,
+            &kapi.kubeconfig(),
+            &["get", "--raw", "/healthz?verbose"],
+        ));
+        assert!(
+            healthz.ends_with("healthz check passed\n"),
+            "{}: {healthz}",
+            versioned.display()
+        );
+    }
+}
