@@ -1,0 +1,43 @@
+//! The error type of kapi-storage.
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The requested revision has been compacted away.
+    #[error("required revision {requested} has been compacted (compacted revision {compacted})")]
+    Compacted {
+        /// The revision asked for.
+        requested: i64,
+        /// The oldest revision still available minus one.
+        compacted: i64,
+    },
+    /// The requested revision is newer than the store's current revision.
+    #[error("required revision {requested} is a future revision (current revision {current})")]
+    FutureRevision {
+        /// The revision asked for.
+        requested: i64,
+        /// The store's current revision.
+        current: i64,
+    },
+    /// The backend cannot be reached or is not ready.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The backend's data is not what kapi wrote (a corrupt or foreign record).
+    #[error("corrupt storage data at {key:?}: {message}")]
+    Corrupt {
+        /// The key holding it.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An invalid argument (an empty key, a bad range).
+    #[error("invalid storage request: {0}")]
+    InvalidRequest(String),
+    /// The backend failed in a way that is not one of the above.
+    #[error("storage backend error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The result type of kapi-storage.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,1 @@
+//! The memory backend (work in progress, helper S1).

@@ -1,0 +1,1 @@
+//! The backend conformance suite (work in progress, helper S1).
