@@ -4,7 +4,15 @@
 //! doctests), rustdoc with warnings denied, and `cargo deny` when installed.
 //! The first failing step stops the run and prints the command that fixes it;
 //! each step's wall time is printed at the end either way.
+//!
+//! The etcd3 backend (`kapi-storage`'s `etcd` feature) needs `protoc` to
+//! build, so it is not a default feature. CI builds, lints, tests and
+//! documents it whenever a working `protoc` is found (`PROTOC`, else
+//! `protoc` on the `PATH`); with `CI=true` it must be found. Elsewhere the
+//! run goes on without the feature and says why.
 
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -41,9 +49,14 @@ struct Step {
     fix: String,
 }
 
+/// The cargo feature that turns on the etcd3 backend.
+const ETCD_FEATURE: &str = "kapi-storage/etcd";
+
 /// Runs the CI steps selected by `args`, stopping at the first failure.
 pub(crate) fn run(args: &CiArgs) -> anyhow::Result<()> {
-    let steps = plan(args);
+    let in_ci = std::env::var("CI").is_ok_and(|value| value == "true");
+    let etcd = etcd_feature(in_ci, check_protoc())?;
+    let steps = plan(args, etcd);
     let mut timings: Vec<(&str, Duration, &str)> = Vec::new();
     let mut failure = None;
     for Step { name, action, fix } in steps {
@@ -75,8 +88,80 @@ pub(crate) fn run(args: &CiArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The steps to run, in order.
-fn plan(args: &CiArgs) -> Vec<Step> {
+/// Whether to build with the etcd feature: yes when protoc works; an error
+/// under CI when it does not; otherwise no, saying why.
+fn etcd_feature(in_ci: bool, protoc: Result<(), String>) -> anyhow::Result<bool> {
+    match protoc {
+        Ok(()) => {
+            println!("xtask ci: protoc found, so the `{ETCD_FEATURE}` feature is built and tested");
+            Ok(true)
+        }
+        Err(why) if in_ci => bail!(
+            "CI=true requires the `{ETCD_FEATURE}` feature, whose build needs protoc: {why}; \
+             install it with `apt-get install -y protobuf-compiler libprotobuf-dev` or set PROTOC \
+             (and PROTOC_INCLUDE) to a protoc and its include directory"
+        ),
+        Err(why) => {
+            println!(
+                "note: the `{ETCD_FEATURE}` feature is left out ({why}); install protoc with \
+                 `apt-get install -y protobuf-compiler libprotobuf-dev` or set PROTOC to include it"
+            );
+            Ok(false)
+        }
+    }
+}
+
+/// Checks that protoc (`PROTOC`, else `protoc` on the `PATH`) runs and finds
+/// Google's well-known `.proto` files, which etcd-client's build imports.
+fn check_protoc() -> Result<(), String> {
+    check_protoc_at(std::env::var_os("PROTOC").unwrap_or_else(|| OsString::from("protoc")))
+}
+
+fn check_protoc_at(protoc: OsString) -> Result<(), String> {
+    let shown = PathBuf::from(&protoc).display().to_string();
+    let dir = tempfile::tempdir().map_err(|err| format!("cannot create a temp dir: {err}"))?;
+    let proto = dir.path().join("probe.proto");
+    std::fs::write(
+        &proto,
+        "syntax = \"proto3\";\nimport \"google/protobuf/descriptor.proto\";\n",
+    )
+    .map_err(|err| format!("cannot write {}: {err}", proto.display()))?;
+    let mut cmd = Command::new(&protoc);
+    cmd.arg(format!("--proto_path={}", dir.path().display()));
+    if let Some(include) = std::env::var_os("PROTOC_INCLUDE") {
+        cmd.arg(format!("--proto_path={}", PathBuf::from(include).display()));
+    }
+    cmd.arg(format!(
+        "--descriptor_set_out={}",
+        dir.path().join("out.pb").display()
+    ))
+    .arg(&proto)
+    .stdout(Stdio::null());
+    match cmd.output() {
+        Err(err) => Err(format!("`{shown}` cannot run: {err}")),
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(format!(
+            "`{shown}` cannot compile a file importing google/protobuf/descriptor.proto \
+             (are the well-known types installed?): {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )),
+    }
+}
+
+/// The steps to run, in order; `etcd` adds the etcd feature to every step
+/// that builds.
+fn plan(args: &CiArgs, etcd: bool) -> Vec<Step> {
+    let features: &[&str] = if etcd {
+        &["--features", ETCD_FEATURE]
+    } else {
+        &[]
+    };
+    // A cargo command that compiles the workspace, with the features chosen.
+    let compiling = |args: &[&str]| {
+        let mut cmd = cargo_with(args);
+        cmd.args(features);
+        cmd
+    };
     let mut steps = Vec::new();
     if !args.tests_only {
         steps.push(Step {
@@ -86,15 +171,11 @@ fn plan(args: &CiArgs) -> Vec<Step> {
         });
         steps.push(Step {
             name: "clippy",
-            action: Action::Command(cargo_with(&[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--locked",
-                "--",
-                "-D",
-                "warnings",
-            ])),
+            action: Action::Command({
+                let mut cmd = compiling(&["clippy", "--workspace", "--all-targets", "--locked"]);
+                cmd.args(["--", "-D", "warnings"]);
+                cmd
+            }),
             fix: "fix the warnings above (many go with `cargo clippy --workspace --all-targets \
                   --fix --allow-dirty`); if cargo says the lock file needs updating, run \
                   `cargo update --workspace`"
@@ -111,7 +192,7 @@ fn plan(args: &CiArgs) -> Vec<Step> {
         if has_cargo_subcommand("nextest") {
             steps.push(Step {
                 name: "test",
-                action: Action::Command(cargo_with(&[
+                action: Action::Command(compiling(&[
                     "nextest",
                     "run",
                     "--workspace",
@@ -129,7 +210,7 @@ fn plan(args: &CiArgs) -> Vec<Step> {
             );
             steps.push(Step {
                 name: "test",
-                action: Action::Command(cargo_with(&["test", "--workspace", "--locked"])),
+                action: Action::Command(compiling(&["test", "--workspace", "--locked"])),
                 fix: "fix the failing tests above; rerun one with `cargo test -p <crate> <test \
                       name>`"
                     .into(),
@@ -137,12 +218,12 @@ fn plan(args: &CiArgs) -> Vec<Step> {
         }
         steps.push(Step {
             name: "doctest",
-            action: Action::Command(cargo_with(&["test", "--workspace", "--doc", "--locked"])),
+            action: Action::Command(compiling(&["test", "--workspace", "--doc", "--locked"])),
             fix: "fix the failing doctests above; rerun with `cargo test -p <crate> --doc`".into(),
         });
     }
     if !args.tests_only {
-        let mut doc = cargo_with(&["doc", "--workspace", "--no-deps", "--locked"]);
+        let mut doc = compiling(&["doc", "--workspace", "--no-deps", "--locked"]);
         doc.env("RUSTDOCFLAGS", "-D warnings");
         steps.push(Step {
             name: "doc",
@@ -218,7 +299,23 @@ mod tests {
     use super::*;
 
     fn names(args: &CiArgs) -> Vec<&'static str> {
-        plan(args).iter().map(|step| step.name).collect()
+        plan(args, false).iter().map(|step| step.name).collect()
+    }
+
+    fn commands(etcd: bool) -> Vec<String> {
+        plan(
+            &CiArgs {
+                no_tests: false,
+                tests_only: false,
+            },
+            etcd,
+        )
+        .iter()
+        .filter_map(|step| match &step.action {
+            Action::Command(cmd) => Some(display_command(cmd)),
+            Action::Tidy => None,
+        })
+        .collect()
     }
 
     #[test]
@@ -254,16 +351,7 @@ mod tests {
 
     #[test]
     fn commands_are_the_documented_ones() {
-        let shown: Vec<String> = plan(&CiArgs {
-            no_tests: false,
-            tests_only: false,
-        })
-        .iter()
-        .filter_map(|step| match &step.action {
-            Action::Command(cmd) => Some(display_command(cmd)),
-            Action::Tidy => None,
-        })
-        .collect();
+        let shown = commands(false);
         assert_eq!(shown[0], "cargo fmt --all -- --check");
         assert_eq!(
             shown[1],
@@ -280,5 +368,60 @@ mod tests {
             shown[4],
             "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked"
         );
+    }
+
+    #[test]
+    fn the_etcd_feature_reaches_every_compiling_step() {
+        let shown = commands(true);
+        assert_eq!(shown[0], "cargo fmt --all -- --check");
+        assert_eq!(
+            shown[1],
+            "cargo clippy --workspace --all-targets --locked --features kapi-storage/etcd -- -D \
+             warnings"
+        );
+        assert!(
+            shown[2]
+                == "cargo nextest run --workspace --locked --no-fail-fast --features \
+                         kapi-storage/etcd"
+                || shown[2] == "cargo test --workspace --locked --features kapi-storage/etcd",
+            "{}",
+            shown[2]
+        );
+        assert_eq!(
+            shown[3],
+            "cargo test --workspace --doc --locked --features kapi-storage/etcd"
+        );
+        assert_eq!(
+            shown[4],
+            "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked --features \
+             kapi-storage/etcd"
+        );
+    }
+
+    #[test]
+    fn protoc_decides_the_etcd_feature() {
+        let missing = || Err("`protoc` cannot run: not found".to_owned());
+        // (in CI, protoc check) -> Some(feature on) or None (an error).
+        let check = |in_ci: bool, protoc: Result<(), String>, expected: Option<bool>| {
+            let decided = etcd_feature(in_ci, protoc);
+            match expected {
+                Some(on) => assert_eq!(decided.unwrap(), on),
+                None => {
+                    let err = decided.unwrap_err().to_string();
+                    assert!(err.contains("CI=true requires"), "{err}");
+                    assert!(err.contains("apt-get install"), "{err}");
+                }
+            }
+        };
+        check(false, Ok(()), Some(true));
+        check(true, Ok(()), Some(true));
+        check(false, missing(), Some(false));
+        check(true, missing(), None);
+    }
+
+    #[test]
+    fn a_missing_protoc_is_reported() {
+        let err = check_protoc_at(OsString::from("/nonexistent/protoc")).unwrap_err();
+        assert!(err.contains("cannot run"), "{err}");
     }
 }

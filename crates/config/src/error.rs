@@ -24,6 +24,9 @@ pub enum Error {
     /// Serving could not be set up (certificates, TLS).
     #[error(transparent)]
     Serving(#[from] kapi_serving::Error),
+    /// The storage backend could not be opened.
+    #[error("failed to open storage: {0}")]
+    Storage(#[from] kapi_storage::Error),
     /// A flag has an invalid value.
     #[error("--{flag}: {message}")]
     InvalidFlag {

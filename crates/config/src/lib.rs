@@ -23,16 +23,20 @@
 //! assert_eq!(flags.run.shutdown_delay_duration.as_secs(), 70);
 //! ```
 //!
-//! This crate has no features.
+//! ## Features
+//! - `etcd`: the etcd3 storage backend (`--storage-backend etcd3`); building
+//!   it needs `protoc`.
 
 mod duration;
 mod error;
 mod logging;
 mod run;
 mod serving;
+mod storage;
 
 pub use duration::{format_go_duration, parse_go_duration};
 pub use error::{Error, Result};
 pub use logging::{LogFormat, LoggingOptions};
 pub use run::ServerRunOptions;
 pub use serving::{SecureServingOptions, ServingSetup};
+pub use storage::{StorageBackend, StorageOptions};

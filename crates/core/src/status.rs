@@ -96,6 +96,7 @@ pub struct StatusError {
     message: String,
     details: Option<StatusDetails>,
     retry_after_seconds: Option<u32>,
+    continue_token: Option<String>,
 }
 
 impl StatusError {
@@ -107,6 +108,7 @@ impl StatusError {
             message: message.into(),
             details: None,
             retry_after_seconds: None,
+            continue_token: None,
         }
     }
 
@@ -130,6 +132,58 @@ impl StatusError {
         );
         err.details = Some(StatusDetails::default());
         err
+    }
+
+    /// 409 `<resource> "<name>" already exists` (Go: `NewAlreadyExists`).
+    pub fn already_exists(resource: &str, name: &str) -> Self {
+        let mut err = Self::new(
+            StatusCode::CONFLICT,
+            StatusReason::AlreadyExists,
+            format!("{resource} \"{name}\" already exists"),
+        );
+        err.details = Some(details(resource, name));
+        err
+    }
+
+    /// 409 `Operation cannot be fulfilled on <resource> "<name>": <why>`
+    /// (Go: `NewConflict`).
+    pub fn conflict(resource: &str, name: &str, why: impl fmt::Display) -> Self {
+        let mut err = Self::new(
+            StatusCode::CONFLICT,
+            StatusReason::Conflict,
+            format!("Operation cannot be fulfilled on {resource} \"{name}\": {why}"),
+        );
+        err.details = Some(details(resource, name));
+        err
+    }
+
+    /// 410 Expired with the given message (Go: `NewResourceExpired`).
+    pub fn expired(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::GONE, StatusReason::Expired, message)
+    }
+
+    /// 504 `Timeout: <message>` with a retry hint (Go: `NewTimeoutError`).
+    pub fn timeout(message: impl fmt::Display, retry_after_seconds: u32) -> Self {
+        Self::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            StatusReason::Timeout,
+            format!("Timeout: {message}"),
+        )
+        .with_retry_after_details(retry_after_seconds)
+    }
+
+    /// 500 ServerTimeout `The <operation> operation against <resource> could
+    /// not be completed at this time, please try again.` (Go: `NewServerTimeout`).
+    pub fn server_timeout(resource: &str, operation: &str, retry_after_seconds: u32) -> Self {
+        let mut err = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusReason::ServerTimeout,
+            format!(
+                "The {operation} operation against {resource} could not be completed at this time, please try again."
+            ),
+        );
+        err.details = Some(details(resource, operation));
+        err.with_retry_after_details(retry_after_seconds)
     }
 
     /// 400 with the given message (Go: `NewBadRequest`).
@@ -173,6 +227,33 @@ impl StatusError {
         self
     }
 
+    /// Sets `details.retryAfterSeconds` without a `Retry-After` header (as
+    /// Go's constructors other than the filters do).
+    pub fn with_retry_after_details(mut self, seconds: u32) -> Self {
+        let details = self.details.get_or_insert_with(StatusDetails::default);
+        details.retry_after_seconds = Some(seconds as i32);
+        self
+    }
+
+    /// Adds a cause (`details.causes[]`) with a type and a message.
+    pub fn with_cause(mut self, cause_type: &str, message: impl Into<String>) -> Self {
+        let details = self.details.get_or_insert_with(StatusDetails::default);
+        details.causes.get_or_insert_with(Vec::new).push(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusCause {
+                reason: Some(cause_type.to_owned()),
+                message: Some(message.into()),
+                field: None,
+            },
+        );
+        self
+    }
+
+    /// Sets `metadata.continue` (an expired list's token to go on with).
+    pub fn with_continue(mut self, token: impl Into<String>) -> Self {
+        self.continue_token = Some(token.into());
+        self
+    }
+
     /// Replaces the details.
     pub fn with_details(mut self, details: StatusDetails) -> Self {
         self.details = Some(details);
@@ -200,7 +281,10 @@ impl StatusError {
             code: Some(i32::from(self.code.as_u16())),
             details: self.details.clone(),
             message: Some(self.message.clone()),
-            metadata: ListMeta::default(),
+            metadata: ListMeta {
+                continue_: self.continue_token.clone(),
+                ..ListMeta::default()
+            },
             reason: match self.reason {
                 StatusReason::Unknown => None,
                 reason => Some(reason.as_str().to_owned()),

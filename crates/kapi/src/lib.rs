@@ -29,10 +29,11 @@
 //! | `kapi-routes` | [`routes`] | `pkg/server/routes` |
 //! | `kapi-server` | [`server`] | `pkg/server` |
 //! | `kapi-serving` | [`serving`] | `SecureServingInfo`, `dynamiccertificates` |
+//! | `kapi-storage` | [`storage`] | `pkg/storage`, `pkg/registry/generic/registry` |
 //!
 //! ## Features
-//! None yet; the `testing` feature (an in-process test server) comes with
-//! the REST API.
+//! - `etcd`: the etcd3 storage backend (`kapi serve --storage-backend
+//!   etcd3`); building it needs `protoc`.
 
 pub use kapi_config as config;
 pub use kapi_core as core;
@@ -41,6 +42,7 @@ pub use kapi_mux as mux;
 pub use kapi_routes as routes;
 pub use kapi_server as server;
 pub use kapi_serving as serving;
+pub use kapi_storage as storage;
 
 #[doc(inline)]
 pub use kapi_server::{CompletedConfig, Config, GenericApiServer};

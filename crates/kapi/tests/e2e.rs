@@ -146,6 +146,10 @@ fn kubectl_version_and_readyz_work_with_the_written_kubeconfig() {
     assert!(readyz.starts_with("[+]ping ok\n"), "{readyz}");
     assert!(readyz.contains("[+]log ok\n"), "{readyz}");
     assert!(readyz.contains("[+]shutdown ok\n"), "{readyz}");
+    // The embedded default storage is up, in the data directory.
+    assert!(readyz.contains("[+]sqlite ok\n"), "{readyz}");
+    assert!(readyz.contains("[+]sqlite-readiness ok\n"), "{readyz}");
+    assert!(dir.path().join("kapi.db").exists());
     assert!(readyz.ends_with("readyz check passed\n"), "{readyz:?}");
 
     let version = stdout(&run(

@@ -55,6 +55,11 @@ pub struct Config {
     pub shutdown_delay_duration: Duration,
     /// Post-start hooks that are not run (and get no health check).
     pub disabled_post_start_hooks: BTreeSet<String>,
+    /// The storage backend; its health checks join `/healthz`, `/livez`
+    /// and `/readyz`.
+    pub storage: Option<Arc<dyn kapi_storage::Backend>>,
+    /// How long a storage health probe may take (`--etcd-healthcheck-timeout`).
+    pub storage_healthcheck_timeout: Duration,
     /// What `/version` answers; `None` means kapi's build facts.
     pub version: Option<Info>,
     /// Builds the filter chain around the director.
@@ -73,6 +78,7 @@ impl fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("shutdown_delay_duration", &self.shutdown_delay_duration)
             .field("disabled_post_start_hooks", &self.disabled_post_start_hooks)
+            .field("storage", &self.storage)
             .finish_non_exhaustive()
     }
 }
@@ -97,6 +103,8 @@ impl Default for Config {
             shutdown_timeout: Duration::ZERO,
             shutdown_delay_duration: Duration::ZERO,
             disabled_post_start_hooks: BTreeSet::new(),
+            storage: None,
+            storage_healthcheck_timeout: Duration::from_secs(2),
             version: None,
             build_handler_chain: Arc::new(default_build_handler_chain),
         }
@@ -133,6 +141,14 @@ impl Config {
         }
         if self.shutdown_timeout.is_zero() {
             self.shutdown_timeout = self.request_timeout;
+        }
+        if let Some(backend) = &self.storage {
+            let (live, ready) = crate::storage_health::StorageHealthCheck::pair(
+                backend,
+                self.storage_healthcheck_timeout,
+            );
+            self.healthz_checks.push(Arc::new(live));
+            self.readyz_checks.push(Arc::new(ready));
         }
         if self.version.is_none() {
             self.version = Some(kapi_routes::version_info());

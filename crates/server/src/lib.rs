@@ -32,6 +32,7 @@ mod error;
 mod hooks;
 mod lifecycle;
 mod server;
+mod storage_health;
 
 pub use chain::{BuildHandlerChainFn, default_build_handler_chain};
 pub use config::{CompletedConfig, Config};

@@ -420,3 +420,125 @@ async fn version_answers_kubernetes_version_info() {
     stop.cancel();
     running.await.unwrap().unwrap();
 }
+
+/// A backend that cannot be reached: every call fails.
+#[derive(Debug)]
+struct Unreachable;
+
+#[async_trait::async_trait]
+impl kapi_storage::Backend for Unreachable {
+    fn name(&self) -> &'static str {
+        "etcd3"
+    }
+    async fn range(
+        &self,
+        _: kapi_storage::RangeRequest,
+    ) -> kapi_storage::Result<kapi_storage::RangeResponse> {
+        Err(kapi_storage::Error::Unavailable("down".into()))
+    }
+    async fn create(&self, _: &str, _: Bytes) -> kapi_storage::Result<kapi_storage::TxnOutcome> {
+        Err(kapi_storage::Error::Unavailable("down".into()))
+    }
+    async fn update(
+        &self,
+        _: &str,
+        _: Bytes,
+        _: i64,
+    ) -> kapi_storage::Result<kapi_storage::TxnOutcome> {
+        Err(kapi_storage::Error::Unavailable("down".into()))
+    }
+    async fn delete(&self, _: &str, _: i64) -> kapi_storage::Result<kapi_storage::TxnOutcome> {
+        Err(kapi_storage::Error::Unavailable("down".into()))
+    }
+    async fn current_revision(&self) -> kapi_storage::Result<i64> {
+        Err(kapi_storage::Error::Unavailable("down".into()))
+    }
+    async fn watch(
+        &self,
+        _: &str,
+        _: i64,
+        _: bool,
+    ) -> kapi_storage::Result<kapi_storage::WatchStream> {
+        Err(kapi_storage::Error::Unavailable("down".into()))
+    }
+    async fn request_progress(&self) -> kapi_storage::Result<()> {
+        Err(kapi_storage::Error::Unavailable("down".into()))
+    }
+    async fn compact(&self, _: i64) -> kapi_storage::Result<()> {
+        Err(kapi_storage::Error::Unavailable("down".into()))
+    }
+    async fn compacted_revision(&self) -> kapi_storage::Result<i64> {
+        Err(kapi_storage::Error::Unavailable("down".into()))
+    }
+    async fn check_health(&self) -> kapi_storage::Result<()> {
+        // Slower than the probe's timeout: the check must not hang readyz.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Err(kapi_storage::Error::Unavailable("down".into()))
+    }
+}
+
+#[tokio::test]
+async fn storage_health_joins_the_health_endpoints() {
+    // A healthy backend: its checks pass.
+    let mut test = configure().await;
+    test.config.storage = Some(Arc::new(kapi_storage::memory::MemoryBackend::new()));
+    let loopback = test.loopback.clone();
+    let server = test
+        .config
+        .complete()
+        .unwrap()
+        .new("test", new_empty_delegate())
+        .unwrap();
+    let stop = CancellationToken::new();
+    let running = spawn(server.prepare_run(), stop.clone());
+    wait_until("readyz", || async {
+        matches!(get(&loopback, "/readyz").await, Ok((StatusCode::OK, _)))
+    })
+    .await;
+    let (_, body) = get(&loopback, "/readyz?verbose").await.unwrap();
+    assert!(body.contains("[+]memory ok\n"), "{body}");
+    assert!(body.contains("[+]memory-readiness ok\n"), "{body}");
+    let (_, body) = get(&loopback, "/livez?verbose").await.unwrap();
+    assert!(
+        body.contains("[+]memory ok\n") && !body.contains("memory-readiness"),
+        "{body}"
+    );
+    stop.cancel();
+    running.await.unwrap().unwrap();
+
+    // An unreachable etcd: `etcd` fails within the probe timeout.
+    let mut test = configure().await;
+    test.config.storage = Some(Arc::new(Unreachable));
+    test.config.storage_healthcheck_timeout = Duration::from_millis(200);
+    let loopback = test.loopback.clone();
+    let server = test
+        .config
+        .complete()
+        .unwrap()
+        .new("test", new_empty_delegate())
+        .unwrap();
+    let stop = CancellationToken::new();
+    let running = spawn(server.prepare_run(), stop.clone());
+    let started = Instant::now();
+    let (status, body) = loop {
+        if let Ok(answer) = get(&loopback, "/readyz?verbose").await {
+            break answer;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the probe is bounded"
+    );
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains("[-]etcd failed: reason withheld\n"), "{body}");
+    assert!(
+        body.contains("[-]etcd-readiness failed: reason withheld\n"),
+        "{body}"
+    );
+    let (status, _) = get(&loopback, "/healthz/etcd").await.unwrap();
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    stop.cancel();
+    running.await.unwrap().unwrap();
+}

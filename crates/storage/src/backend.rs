@@ -159,12 +159,20 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     async fn create(&self, key: &str, value: Bytes) -> Result<TxnOutcome>;
 
     /// Replaces `key`'s value if its modification revision is still
-    /// `expected_mod_revision`.
-    async fn update(&self, key: &str, value: Bytes, expected_mod_revision: i64)
-    -> Result<TxnOutcome>;
+    /// `expected_mod_revision`. A missing key never matches, not even
+    /// `expected_mod_revision == 0` (where etcd's bare compare on the
+    /// modification revision would succeed and create the key): the outcome
+    /// is then `Failed { current: None }` and the revision does not move.
+    async fn update(
+        &self,
+        key: &str,
+        value: Bytes,
+        expected_mod_revision: i64,
+    ) -> Result<TxnOutcome>;
 
     /// Deletes `key` if its modification revision is still
-    /// `expected_mod_revision`.
+    /// `expected_mod_revision`. A missing key never matches (`Failed {
+    /// current: None }`, no new revision), as for [`Backend::update`].
     async fn delete(&self, key: &str, expected_mod_revision: i64) -> Result<TxnOutcome>;
 
     /// The store's current revision (that of the last write; 0 when empty
@@ -177,7 +185,9 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// periodically while nothing happens.
     ///
     /// Errors (at once or as the stream's first item): `Compacted` when
-    /// `start_revision` is at or below the compacted revision.
+    /// `start_revision` is at or below the compacted revision, with
+    /// `requested: start_revision`. A watch of one key also sees keys it
+    /// prefixes (`/a` sees `/ab`): callers wanting one key filter on it.
     async fn watch(
         &self,
         prefix: &str,
@@ -186,7 +196,10 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     ) -> Result<WatchStream>;
 
     /// Asks every watch of this backend to send a `Progress` response as soon
-    /// as it has delivered every event up to the current revision.
+    /// as it has delivered every event up to the current revision. The
+    /// progress revision is at least the store's revision when this was
+    /// called, even when the last writes were outside the watch's prefix
+    /// (the watch cache relies on this for consistent reads).
     async fn request_progress(&self) -> Result<()>;
 
     /// Discards history older than `revision`: reads and watches at older

@@ -34,9 +34,40 @@ pub enum Error {
     /// An invalid argument (an empty key, a bad range).
     #[error("invalid storage request: {0}")]
     InvalidRequest(String),
+    /// No object is stored at the key (Go: `ErrCodeKeyNotFound`).
+    #[error("key not found: {key}")]
+    KeyNotFound {
+        /// The key.
+        key: String,
+    },
+    /// An object is already stored at the key (Go: `ErrCodeKeyExists`).
+    #[error("key exists: {key}")]
+    KeyExists {
+        /// The key.
+        key: String,
+    },
+    /// A precondition (uid or resourceVersion) does not hold (Go:
+    /// `ErrCodeInvalidObj` from `Preconditions.Check`).
+    #[error("{message}")]
+    PreconditionFailed {
+        /// The key.
+        key: String,
+        /// What differed, in Go's words.
+        message: String,
+    },
+    /// A failure that already is a Kubernetes API error (bad request,
+    /// expired resource version, too large resource version, …).
+    #[error(transparent)]
+    Api(Box<kapi_core::StatusError>),
     /// The backend failed in a way that is not one of the above.
     #[error("storage backend error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<kapi_core::StatusError> for Error {
+    fn from(err: kapi_core::StatusError) -> Self {
+        Error::Api(Box::new(err))
+    }
 }
 
 /// The result type of kapi-storage.

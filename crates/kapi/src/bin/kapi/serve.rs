@@ -4,7 +4,9 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use kapi_config::{LogFormat, LoggingOptions, SecureServingOptions, ServerRunOptions};
+use kapi_config::{
+    LogFormat, LoggingOptions, SecureServingOptions, ServerRunOptions, StorageOptions,
+};
 use kapi_server::{Config, new_empty_delegate};
 use tracing_subscriber::EnvFilter;
 
@@ -24,6 +26,9 @@ pub(crate) struct ServeArgs {
     run: ServerRunOptions,
 
     #[command(flatten)]
+    storage: StorageOptions,
+
+    #[command(flatten)]
     logging: LoggingOptions,
 }
 
@@ -34,6 +39,7 @@ pub(crate) async fn run(mut args: ServeArgs) -> anyhow::Result<()> {
         .validate()
         .into_iter()
         .chain(args.run.validate())
+        .chain(args.storage.validate())
         .map(|e| e.to_string())
         .collect();
     if !errors.is_empty() {
@@ -84,7 +90,12 @@ pub(crate) async fn run(mut args: ServeArgs) -> anyhow::Result<()> {
     )?;
     tracing::info!(kubeconfig = %kubeconfig.display(), "wrote the admin kubeconfig");
 
+    let backend = args.storage.build(&args.data_dir).await?;
+    tracing::info!(backend = backend.name(), "storage ready");
+
     let mut config = Config::default();
+    config.storage = Some(backend);
+    config.storage_healthcheck_timeout = args.storage.etcd_healthcheck_timeout;
     config.apply_serving(setup);
     config.apply_run_options(&args.run);
     let server = config.complete()?.new("kapi", new_empty_delegate())?;
