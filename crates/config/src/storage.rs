@@ -170,7 +170,9 @@ impl StorageOptions {
                 })
                 .await
                 .map_err(|e| Error::Storage(kapi_storage::Error::Backend(Box::new(e))))??;
-                Ok(Arc::new(backend))
+                let backend = Arc::new(backend);
+                spawn_sqlite_compactor(Arc::downgrade(&backend));
+                Ok(backend)
             }
             StorageBackend::Etcd3 => self.build_etcd().await,
         }
@@ -198,6 +200,25 @@ impl StorageOptions {
                 .to_owned(),
         })
     }
+}
+
+/// Applies the SQLite backend's compaction policy every minute, as
+/// kube-apiserver's compactor does for etcd, until the backend is dropped.
+fn spawn_sqlite_compactor(backend: std::sync::Weak<kapi_storage::sqlite::SqliteBackend>) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            ticker.tick().await;
+            let Some(backend) = backend.upgrade() else {
+                return;
+            };
+            match backend.compact_by_policy().await {
+                Ok(Some(revision)) => tracing::debug!(revision, "compacted sqlite history"),
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "sqlite compaction failed"),
+            }
+        }
+    });
 }
 
 #[cfg(test)]

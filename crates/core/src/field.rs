@@ -181,7 +181,11 @@ impl Error {
 
     /// `<field>: Unsupported value: <value>: supported values: "a", "b"`
     /// (Go: `field.NotSupported`).
-    pub fn not_supported<S: AsRef<str>>(path: &Path, value: impl Into<Value>, supported: &[S]) -> Self {
+    pub fn not_supported<S: AsRef<str>>(
+        path: &Path,
+        value: impl Into<Value>,
+        supported: &[S],
+    ) -> Self {
         let detail = if supported.is_empty() {
             String::new()
         } else {
@@ -352,8 +356,8 @@ fn go_value(value: &Value) -> String {
     }
 }
 
-/// A string quoted as Go's `strconv.Quote` does.
-pub(crate) fn go_quote(s: &str) -> String {
+/// A string quoted as Go's `strconv.Quote` (`%q`) does.
+pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -398,9 +402,15 @@ mod tests {
     #[test]
     fn paths_render_as_go() {
         let containers = Path::new("spec").child("containers");
-        assert_eq!(containers.index(0).child("image").as_str(), "spec.containers[0].image");
+        assert_eq!(
+            containers.index(0).child("image").as_str(),
+            "spec.containers[0].image"
+        );
         assert_eq!(Path::new("data").key("key").as_str(), "data[key]");
-        assert_eq!(Path::new("metadata").child("name").as_str(), "metadata.name");
+        assert_eq!(
+            Path::new("metadata").child("name").as_str(),
+            "metadata.name"
+        );
         assert_eq!(Path::default().child("key").as_str(), "key");
     }
 
@@ -416,7 +426,10 @@ mod tests {
             Error::required(&name, "name or generateName is required"),
             "metadata.name: Required value: name or generateName is required",
         );
-        check(Error::forbidden(&name, "nope"), "metadata.name: Forbidden: nope");
+        check(
+            Error::forbidden(&name, "nope"),
+            "metadata.name: Forbidden: nope",
+        );
         check(
             Error::not_supported(&Path::new("p"), "Foo", &["A", "B"]),
             r#"p: Unsupported value: "Foo": supported values: "A", "B""#,
@@ -429,8 +442,14 @@ mod tests {
             Error::too_long(&name, 253),
             "metadata.name: Too long: may not be more than 253 bytes",
         );
-        check(Error::too_long(&name, 1), "metadata.name: Too long: may not be more than 1 byte");
-        check(Error::too_long(&name, -1), "metadata.name: Too long: value is too long");
+        check(
+            Error::too_long(&name, 1),
+            "metadata.name: Too long: may not be more than 1 byte",
+        );
+        check(
+            Error::too_long(&name, -1),
+            "metadata.name: Too long: value is too long",
+        );
         check(
             Error::too_long_characters(&name, 63),
             "metadata.name: Too long: may not be more than 63 characters",
@@ -443,15 +462,30 @@ mod tests {
             Error::too_many(&Path::new("items"), -1, 1),
             "items: Too many: must have at most 1 item",
         );
-        check(Error::duplicate(&Path::new("k"), 7), "k: Duplicate value: 7");
-        check(Error::not_found(&Path::new("k"), true), "k: Not found: true");
+        check(
+            Error::duplicate(&Path::new("k"), 7),
+            "k: Duplicate value: 7",
+        );
+        check(
+            Error::not_found(&Path::new("k"), true),
+            "k: Not found: true",
+        );
         check(
             Error::invalid(&Path::new("x"), json!(["a", "b"]), "d"),
             r#"x: Invalid value: ["a","b"]: d"#,
         );
-        check(Error::invalid(&Path::new("x"), Value::Null, "d"), "x: Invalid value: null: d");
-        check(Error::invalid(&Path::new("x"), 2.5, "d"), "x: Invalid value: 2.5: d");
-        check(Error::invalid(&Path::new("x"), 3.0, "d"), "x: Invalid value: 3: d");
+        check(
+            Error::invalid(&Path::new("x"), Value::Null, "d"),
+            "x: Invalid value: null: d",
+        );
+        check(
+            Error::invalid(&Path::new("x"), 2.5, "d"),
+            "x: Invalid value: 2.5: d",
+        );
+        check(
+            Error::invalid(&Path::new("x"), 3.0, "d"),
+            "x: Invalid value: 3: d",
+        );
         check(
             Error::invalid(&Path::new("x"), "a\"b\n\u{1}é", "d"),
             r#"x: Invalid value: "a\"b\n\x01é": d"#,
@@ -460,7 +494,10 @@ mod tests {
             Error::type_invalid(&Path::new("x"), "s", "must be integer"),
             r#"x: Invalid value: "s": must be integer"#,
         );
-        check(Error::internal(&Path::new("x"), "boom"), "x: Internal error: boom");
+        check(
+            Error::internal(&Path::new("x"), "boom"),
+            "x: Internal error: boom",
+        );
     }
 
     #[test]
@@ -468,7 +505,10 @@ mod tests {
         let a = Error::required(&Path::new("a"), "");
         let b = Error::required(&Path::new("b"), "");
         assert_eq!(aggregate(&[]), None);
-        assert_eq!(aggregate(&[a.clone()]).as_deref(), Some("a: Required value"));
+        assert_eq!(
+            aggregate(std::slice::from_ref(&a)).as_deref(),
+            Some("a: Required value")
+        );
         assert_eq!(
             aggregate(&[a.clone(), b, a]).as_deref(),
             Some("[a: Required value, b: Required value]")

@@ -17,8 +17,11 @@
 //! This crate has no features.
 
 mod constants;
+pub mod field;
 mod handler;
+pub mod selector;
 mod status;
+pub mod validation;
 pub mod yaml;
 
 pub use constants::{API_PREFIX, APIS_PREFIX, LOOPBACK_CLIENT_SERVER_NAME_OVERRIDE};

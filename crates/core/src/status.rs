@@ -94,7 +94,7 @@ pub struct StatusError {
     code: StatusCode,
     reason: StatusReason,
     message: String,
-    details: Option<StatusDetails>,
+    details: Option<Box<StatusDetails>>,
     retry_after_seconds: Option<u32>,
     continue_token: Option<String>,
 }
@@ -119,7 +119,7 @@ impl StatusError {
             StatusReason::NotFound,
             format!("{resource} \"{name}\" not found"),
         );
-        err.details = Some(details(resource, name));
+        err.details = Some(Box::new(details(resource, name)));
         err
     }
 
@@ -130,7 +130,7 @@ impl StatusError {
             StatusReason::NotFound,
             "the server could not find the requested resource",
         );
-        err.details = Some(StatusDetails::default());
+        err.details = Some(Box::default());
         err
     }
 
@@ -141,7 +141,7 @@ impl StatusError {
             StatusReason::AlreadyExists,
             format!("{resource} \"{name}\" already exists"),
         );
-        err.details = Some(details(resource, name));
+        err.details = Some(Box::new(details(resource, name)));
         err
     }
 
@@ -153,7 +153,7 @@ impl StatusError {
             StatusReason::Conflict,
             format!("Operation cannot be fulfilled on {resource} \"{name}\": {why}"),
         );
-        err.details = Some(details(resource, name));
+        err.details = Some(Box::new(details(resource, name)));
         err
     }
 
@@ -182,7 +182,7 @@ impl StatusError {
                 "The {operation} operation against {resource} could not be completed at this time, please try again."
             ),
         );
-        err.details = Some(details(resource, operation));
+        err.details = Some(Box::new(details(resource, operation)));
         err.with_retry_after_details(retry_after_seconds)
     }
 
@@ -198,7 +198,7 @@ impl StatusError {
             StatusReason::InternalError,
             format!("Internal error occurred: {message}"),
         );
-        err.details = Some(StatusDetails {
+        err.details = Some(Box::new(StatusDetails {
             causes: Some(vec![
                 k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusCause {
                     message: Some(message.to_string()),
@@ -206,7 +206,7 @@ impl StatusError {
                 },
             ]),
             ..Default::default()
-        });
+        }));
         err
     }
 
@@ -222,7 +222,7 @@ impl StatusError {
     /// Adds `details.retryAfterSeconds` and a matching `Retry-After` header.
     pub fn with_retry_after(mut self, seconds: u32) -> Self {
         self.retry_after_seconds = Some(seconds);
-        let details = self.details.get_or_insert_with(StatusDetails::default);
+        let details = self.details.get_or_insert_with(Box::default);
         details.retry_after_seconds = Some(seconds as i32);
         self
     }
@@ -230,14 +230,14 @@ impl StatusError {
     /// Sets `details.retryAfterSeconds` without a `Retry-After` header (as
     /// Go's constructors other than the filters do).
     pub fn with_retry_after_details(mut self, seconds: u32) -> Self {
-        let details = self.details.get_or_insert_with(StatusDetails::default);
+        let details = self.details.get_or_insert_with(Box::default);
         details.retry_after_seconds = Some(seconds as i32);
         self
     }
 
     /// Adds a cause (`details.causes[]`) with a type and a message.
     pub fn with_cause(mut self, cause_type: &str, message: impl Into<String>) -> Self {
-        let details = self.details.get_or_insert_with(StatusDetails::default);
+        let details = self.details.get_or_insert_with(Box::default);
         details.causes.get_or_insert_with(Vec::new).push(
             k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusCause {
                 reason: Some(cause_type.to_owned()),
@@ -256,7 +256,7 @@ impl StatusError {
 
     /// Replaces the details.
     pub fn with_details(mut self, details: StatusDetails) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -279,7 +279,7 @@ impl StatusError {
     pub fn to_status(&self) -> Status {
         Status {
             code: Some(i32::from(self.code.as_u16())),
-            details: self.details.clone(),
+            details: self.details.as_deref().cloned(),
             message: Some(self.message.clone()),
             metadata: ListMeta {
                 continue_: self.continue_token.clone(),

@@ -116,7 +116,10 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
     if name.is_empty() {
         errs.push("name part must be non-empty".to_owned());
     } else if name.len() > LABEL_VALUE_MAX_LENGTH {
-        errs.push(format!("name part {}", max_len_error(LABEL_VALUE_MAX_LENGTH)));
+        errs.push(format!(
+            "name part {}",
+            max_len_error(LABEL_VALUE_MAX_LENGTH)
+        ));
     }
     if !matches_qualified_name(name) {
         errs.push(format!(
@@ -207,7 +210,11 @@ pub fn validate_object_meta(
     let generate_name = meta.string("generateName");
     if !generate_name.is_empty() {
         for msg in validate_name(generate_name, true) {
-            errs.push(Error::invalid(&path.child("generateName"), generate_name, msg));
+            errs.push(Error::invalid(
+                &path.child("generateName"),
+                generate_name,
+                msg,
+            ));
         }
     }
     let name = meta.string("name");
@@ -332,7 +339,10 @@ pub fn validate_object_meta_update(new: &Value, old: &Value, path: &Path) -> Err
         }
     }
     errs.extend(new_meta.type_errors(path));
-    errs.extend(validate_labels(new_meta.get("labels"), &path.child("labels")));
+    errs.extend(validate_labels(
+        new_meta.get("labels"),
+        &path.child("labels"),
+    ));
     errs.extend(validate_annotations(
         new_meta.get("annotations"),
         &path.child("annotations"),
@@ -380,7 +390,10 @@ pub fn validate_annotations(annotations: Option<&Value>, path: &Path) -> ErrorLi
         total += key.len() + value.as_str().map_or(0, str::len);
     }
     if total > TOTAL_ANNOTATION_SIZE_LIMIT_BYTES {
-        errs.push(Error::too_long(path, TOTAL_ANNOTATION_SIZE_LIMIT_BYTES as i64));
+        errs.push(Error::too_long(
+            path,
+            TOTAL_ANNOTATION_SIZE_LIMIT_BYTES as i64,
+        ));
     }
     errs
 }
@@ -437,11 +450,19 @@ pub fn validate_owner_references(references: Option<&Value>, path: &Path) -> Err
             ));
         }
         if kind.is_empty() {
-            errs.push(Error::invalid(&path.child("kind"), kind, "must not be empty"));
+            errs.push(Error::invalid(
+                &path.child("kind"),
+                kind,
+                "must not be empty",
+            ));
         }
         for field in ["name", "uid"] {
             if text(field).is_empty() {
-                errs.push(Error::invalid(&path.child(field), text(field), "must not be empty"));
+                errs.push(Error::invalid(
+                    &path.child(field),
+                    text(field),
+                    "must not be empty",
+                ));
             }
         }
         if group.is_empty() && version == "v1" && kind == "Event" {
@@ -500,8 +521,8 @@ impl<'a> Meta<'a> {
         };
         for (field, value) in meta {
             let expected = match field.as_str() {
-                "name" | "generateName" | "namespace" | "uid" | "resourceVersion"
-                | "selfLink" | "creationTimestamp" | "deletionTimestamp" => "string",
+                "name" | "generateName" | "namespace" | "uid" | "resourceVersion" | "selfLink"
+                | "creationTimestamp" | "deletionTimestamp" => "string",
                 "generation" | "deletionGracePeriodSeconds" => "integer",
                 "labels" | "annotations" => "map",
                 "finalizers" | "ownerReferences" | "managedFields" => "list",
@@ -604,7 +625,11 @@ mod tests {
 
     fn check(validate: fn(&str) -> Vec<String>, good: &[&str], bad: &[(&str, &[&str])]) {
         for value in good {
-            assert_eq!(validate(value), Vec::<String>::new(), "{value:?} should be valid");
+            assert_eq!(
+                validate(value),
+                Vec::<String>::new(),
+                "{value:?} should be valid"
+            );
         }
         for (value, expected) in bad {
             assert_eq!(&validate(value), expected, "{value:?}");
@@ -626,7 +651,26 @@ mod tests {
         let long = "a".repeat(254);
         check(
             is_dns1123_subdomain,
-            &["a", "ab", "abc", "a1", "a-1", "a--1--2--b", "0", "01", "012", "1a", "1-a", "a.a", "ab.a", "a-1.a", "0.a", "a.b.c.d.e", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "example.com"],
+            &[
+                "a",
+                "ab",
+                "abc",
+                "a1",
+                "a-1",
+                "a--1--2--b",
+                "0",
+                "01",
+                "012",
+                "1a",
+                "1-a",
+                "a.a",
+                "ab.a",
+                "a-1.a",
+                "0.a",
+                "a.b.c.d.e",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+                "example.com",
+            ],
             &[
                 ("", &[SUBDOMAIN_MSG]),
                 ("A", &[SUBDOMAIN_MSG]),
@@ -649,7 +693,20 @@ mod tests {
     fn dns1123_label() {
         check(
             is_dns1123_label,
-            &["a", "ab", "abc", "a1", "a-1", "a--1--2--b", "0", "01", "012", "1a", "1-a", &"a".repeat(63)],
+            &[
+                "a",
+                "ab",
+                "abc",
+                "a1",
+                "a-1",
+                "a--1--2--b",
+                "0",
+                "01",
+                "012",
+                "1a",
+                "1-a",
+                &"a".repeat(63),
+            ],
             &[
                 ("", &[LABEL_MSG]),
                 ("A", &[LABEL_MSG]),
@@ -671,16 +728,42 @@ mod tests {
     fn qualified_name() {
         check(
             is_qualified_name,
-            &["simple", "now-with-dashes", "1-starts-with-num", "1234", "simple/simple", "now-with-dashes/simple", "now-with-dashes/now-with-dashes", "now.with.dots/simple", "now-with.dashes-and.dots/simple", "1-num.2-num/3-num", "1234/5678", "1.2.3.4/5678", "Uppercase_Is_OK_123", "example.com/Uppercase_Is_OK_123", "requests.storage-foo", &"a".repeat(63), &format!("{}/b", "a".repeat(253))],
+            &[
+                "simple",
+                "now-with-dashes",
+                "1-starts-with-num",
+                "1234",
+                "simple/simple",
+                "now-with-dashes/simple",
+                "now-with-dashes/now-with-dashes",
+                "now.with.dots/simple",
+                "now-with.dashes-and.dots/simple",
+                "1-num.2-num/3-num",
+                "1234/5678",
+                "1.2.3.4/5678",
+                "Uppercase_Is_OK_123",
+                "example.com/Uppercase_Is_OK_123",
+                "requests.storage-foo",
+                &"a".repeat(63),
+                &format!("{}/b", "a".repeat(253)),
+            ],
             &[
                 ("nospecialchars%^=@", &[NAME_PART_MSG]),
                 ("cantendwithadash-", &[NAME_PART_MSG]),
                 ("-cantstartwithadash-", &[NAME_PART_MSG]),
                 ("", &["name part must be non-empty", NAME_PART_MSG]),
                 ("/simple", &["prefix part must be non-empty"]),
-                ("example.com/", &["name part must be non-empty", NAME_PART_MSG]),
+                (
+                    "example.com/",
+                    &["name part must be non-empty", NAME_PART_MSG],
+                ),
                 ("Example.com/a", &[&format!("prefix part {SUBDOMAIN_MSG}")]),
-                ("a/b/c", &["a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]),
+                (
+                    "a/b/c",
+                    &[
+                        "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+                    ],
+                ),
             ],
         );
         assert_eq!(
@@ -694,7 +777,16 @@ mod tests {
         let msg = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
         check(
             is_valid_label_value,
-            &["simple", "now-with-dashes", "1-starts-with-num", "end-with-num-1", "1234", "", "A.B_c-d", &"a".repeat(63)],
+            &[
+                "simple",
+                "now-with-dashes",
+                "1-starts-with-num",
+                "end-with-num-1",
+                "1234",
+                "",
+                "A.B_c-d",
+                &"a".repeat(63),
+            ],
             &[
                 ("nospecialchars%^=@", &[msg]),
                 ("Tama-nui-te-rā.is.Māori.sun", &[msg]),
@@ -736,9 +828,17 @@ mod tests {
     #[test]
     fn object_meta() {
         let cases: &[(Value, bool, Option<&str>)] = &[
-            (json!({"metadata": {"name": "a", "namespace": "ns"}}), true, None),
+            (
+                json!({"metadata": {"name": "a", "namespace": "ns"}}),
+                true,
+                None,
+            ),
             (json!({"metadata": {"name": "a"}}), false, None),
-            (json!({"metadata": {"generateName": "a-", "name": "a-x1"}}), false, None),
+            (
+                json!({"metadata": {"generateName": "a-", "name": "a-x1"}}),
+                false,
+                None,
+            ),
             (
                 json!({"metadata": {}}),
                 false,
@@ -757,12 +857,18 @@ mod tests {
             (
                 json!({"metadata": {"name": "a", "namespace": "N"}}),
                 true,
-                Some(&*Box::leak(format!(r#"metadata.namespace: Invalid value: "N": {LABEL_MSG}"#).into_boxed_str())),
+                Some(&*Box::leak(
+                    format!(r#"metadata.namespace: Invalid value: "N": {LABEL_MSG}"#)
+                        .into_boxed_str(),
+                )),
             ),
             (
                 json!({"metadata": {"name": "A"}}),
                 false,
-                Some(&*Box::leak(format!(r#"metadata.name: Invalid value: "A": {SUBDOMAIN_MSG}"#).into_boxed_str())),
+                Some(&*Box::leak(
+                    format!(r#"metadata.name: Invalid value: "A": {SUBDOMAIN_MSG}"#)
+                        .into_boxed_str(),
+                )),
             ),
             (
                 json!({"metadata": {"name": "a", "generation": -1}}),
@@ -772,7 +878,9 @@ mod tests {
             (
                 json!({"metadata": {"name": "a", "labels": {"a": "-b"}}}),
                 false,
-                Some(r#"metadata.labels: Invalid value: "-b": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"#),
+                Some(
+                    r#"metadata.labels: Invalid value: "-b": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"#,
+                ),
             ),
             (
                 json!({"metadata": {"name": "a", "annotations": {"big": "x".repeat(256 * 1024)}}}),
@@ -787,7 +895,9 @@ mod tests {
             (
                 json!({"metadata": {"name": "a", "finalizers": ["orphan", "foregroundDeletion"]}}),
                 false,
-                Some(r#"metadata.finalizers: Invalid value: ["orphan","foregroundDeletion"]: finalizer orphan and foregroundDeletion cannot be both set"#),
+                Some(
+                    r#"metadata.finalizers: Invalid value: ["orphan","foregroundDeletion"]: finalizer orphan and foregroundDeletion cannot be both set"#,
+                ),
             ),
             (
                 json!({"metadata": {"name": "a", "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "o"}]}}),
@@ -819,7 +929,12 @@ mod tests {
                 new["metadata"][k] = v.clone();
             }
             assert_eq!(
-                aggregate(&validate_object_meta_update(&new, &old, &Path::new("metadata"))).as_deref(),
+                aggregate(&validate_object_meta_update(
+                    &new,
+                    &old,
+                    &Path::new("metadata")
+                ))
+                .as_deref(),
                 expected,
                 "{patch}"
             );
@@ -855,8 +970,15 @@ mod tests {
         let mut new = deleting.clone();
         new["metadata"]["finalizers"] = json!(["a/x", "b/y", "a/z"]);
         assert_eq!(
-            aggregate(&validate_object_meta_update(&new, &deleting, &Path::new("metadata"))).as_deref(),
-            Some(r#"metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"a/z", "b/y"}"#)
+            aggregate(&validate_object_meta_update(
+                &new,
+                &deleting,
+                &Path::new("metadata")
+            ))
+            .as_deref(),
+            Some(
+                r#"metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"a/z", "b/y"}"#
+            )
         );
     }
 }

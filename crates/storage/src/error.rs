@@ -9,7 +9,7 @@ pub enum Error {
     Compacted {
         /// The revision asked for.
         requested: i64,
-        /// The oldest revision still available minus one.
+        /// The revision history was compacted at (itself still readable).
         compacted: i64,
     },
     /// The requested revision is newer than the store's current revision.

@@ -125,6 +125,22 @@ impl EtcdOptions {
 /// The [`Backend`] over a real etcd (v3 API, etcd 3.4 or newer).
 ///
 /// Dropping it stops its compactor and ends its watches.
+///
+/// ```no_run
+/// # async fn demo() -> kapi_storage::Result<()> {
+/// use std::time::Duration;
+///
+/// use kapi_storage::Backend;
+/// use kapi_storage::etcd3::{EtcdBackend, EtcdOptions};
+///
+/// let mut options = EtcdOptions::new(["http://127.0.0.1:2379"]);
+/// options.request_timeout = Duration::from_secs(10);
+/// let backend = EtcdBackend::connect(options).await?;
+/// backend.check_health().await?;
+/// backend.create("/registry/widgets/default/a", "{}".into()).await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct EtcdBackend {
     inner: Inner,
@@ -454,16 +470,48 @@ impl Inner {
         Ok(header_revision(response.header()))
     }
 
-    /// The compacted revision, asked of etcd: its `HashKV` answer carries it
-    /// (etcd has no cheaper call that tells it).
+    /// The compacted revision. etcd has no call that just tells it (`HashKV`
+    /// does, but walks the whole key space), so this bisects with reads of
+    /// one key at a revision, which fail below the compacted revision: one
+    /// read when nobody compacted past what this process saw (its own
+    /// compactions, the compactor's shared key, watch cancellations), about
+    /// log2(current revision) reads otherwise.
     async fn compacted_revision(&self) -> Result<i64> {
-        let mut maintenance = self.client.maintenance_client();
-        let response = self
-            .bounded(self.request_timeout, maintenance.hash_kv(0))
-            .await?;
-        let compacted = response.compact_version();
-        self.saw_compaction(compacted);
+        let known = self.compacted.load(std::sync::atomic::Ordering::Relaxed);
+        let mut unreadable = known.max(1);
+        if self.readable_at(unreadable).await? {
+            return Ok(known);
+        }
+        // Reads at the current revision always work.
+        let mut readable = self.current_revision().await?;
+        while readable - unreadable > 1 {
+            let middle = unreadable + (readable - unreadable) / 2;
+            if self.readable_at(middle).await? {
+                readable = middle;
+            } else {
+                unreadable = middle;
+            }
+        }
+        self.saw_compaction(readable);
         Ok(self.compacted.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Whether etcd still serves reads at `revision` (not compacted away).
+    async fn readable_at(&self, revision: i64) -> Result<bool> {
+        let mut kv = self.client.kv_client();
+        let key = format!("{}{}", self.key_prefix, self.health_key);
+        let options = GetOptions::new()
+            .with_revision(revision)
+            .with_count_only()
+            .with_limit(1);
+        match self
+            .bounded(self.request_timeout, kv.get(key, Some(options)))
+            .await
+        {
+            Ok(_) | Err(Error::FutureRevision { .. }) => Ok(true),
+            Err(Error::Compacted { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
     }
 
     fn saw_compaction(&self, revision: i64) {

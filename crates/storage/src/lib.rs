@@ -20,6 +20,7 @@ pub mod etcd3;
 pub mod etcd_harness;
 pub mod memory;
 mod object;
+pub mod registry;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod store;
@@ -35,7 +36,7 @@ pub use cacher::{CacheStats, Cacher, CacherOptions};
 pub use error::{Error, Result};
 pub use object::Object;
 pub use store::{
-    GetOptions, ListOptions, ObjectList, ObjectStore, Preconditions, ResourceVersionMatch,
-    SelectionPredicate, Stats, parse_resource_version,
+    AttrFunc, GetOptions, ListOptions, ObjectList, ObjectStore, Preconditions,
+    ResourceVersionMatch, SelectionPredicate, Stats, parse_resource_version,
 };
 pub use watch::{ObjectWatch, WatchEvent};

@@ -58,6 +58,9 @@
 //! proceed while the writer writes. Async callers never block the runtime.
 //! A lock file next to the database (`<file>.lock`) keeps a second process
 //! from opening the same database.
+//! Dropping the backend lets the writer finish the requests already queued
+//! and waits for it (at most one group commit), so the file can be reopened
+//! at once.
 //!
 //! # Durability contract
 //!

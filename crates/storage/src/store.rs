@@ -13,12 +13,14 @@
 
 mod continue_token;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::StreamExt as _;
 use kapi_core::StatusError;
+use kapi_core::selector::{FieldSelector, LabelSelector};
 use serde_json::Value;
 
 use crate::backend::{Backend, Event, KeyValue, RangeRequest, TxnOutcome, WatchResponse};
@@ -33,10 +35,17 @@ const MAX_PAGE_FETCH: i64 = 10_000;
 /// A label / field selector test over an object.
 type Filter = Arc<dyn Fn(&Value) -> bool + Send + Sync>;
 
+/// The labels and fields of an object that selectors match against (Go:
+/// `AttrFunc`).
+pub type AttrFunc =
+    Arc<dyn Fn(&Value) -> (BTreeMap<String, String>, BTreeMap<String, String>) + Send + Sync>;
+
 /// Which objects a list or watch wants, and how many.
 #[derive(Clone, Default)]
 pub struct SelectionPredicate {
     filter: Option<Filter>,
+    labels: LabelSelector,
+    fields: FieldSelector,
     /// At most this many items (0: all). Only for recursive lists.
     pub limit: i64,
     /// The continue token of the previous page ("" for the first).
@@ -47,6 +56,8 @@ impl fmt::Debug for SelectionPredicate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SelectionPredicate")
             .field("filtered", &self.filter.is_some())
+            .field("labels", &self.labels.to_string())
+            .field("fields", &self.fields.to_string())
             .field("limit", &self.limit)
             .field("continue_token", &self.continue_token)
             .finish()
@@ -65,6 +76,42 @@ impl SelectionPredicate {
             filter: Some(Arc::new(filter)),
             ..Self::default()
         }
+    }
+
+    /// Objects whose labels and fields, as `attrs` reads them, match the
+    /// selectors (Go: `SelectionPredicate{Label, Field, GetAttrs}`).
+    pub fn from_selectors(labels: LabelSelector, fields: FieldSelector, attrs: AttrFunc) -> Self {
+        let filter: Option<Filter> = if labels.is_everything() && fields.is_everything() {
+            None
+        } else {
+            let (l, f) = (labels.clone(), fields.clone());
+            Some(Arc::new(move |object: &Value| {
+                let (object_labels, object_fields) = attrs(object);
+                l.matches(&object_labels) && f.matches(&object_fields)
+            }))
+        };
+        Self {
+            filter,
+            labels,
+            fields,
+            ..Self::default()
+        }
+    }
+
+    /// The label selector (everything unless built by [`Self::from_selectors`]).
+    pub fn label_selector(&self) -> &LabelSelector {
+        &self.labels
+    }
+
+    /// The field selector (everything unless built by [`Self::from_selectors`]).
+    pub fn field_selector(&self) -> &FieldSelector {
+        &self.fields
+    }
+
+    /// The one name the predicate can match, when its field selector
+    /// requires `metadata.name=<name>` (Go: `MatchesSingle`).
+    pub fn matches_single(&self) -> Option<&str> {
+        self.fields.requires_exact_match("metadata.name")
     }
 
     /// Whether the predicate selects every object (Go: `Empty()`): only then

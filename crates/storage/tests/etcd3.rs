@@ -545,36 +545,57 @@ async fn connect_succeeds_while_etcd_is_down() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_compactor_compacts_every_interval() {
+async fn compactors_on_one_etcd_take_turns() {
     let Some(etcd) = etcd_or_skip() else { return };
-    let mut options = options(&etcd);
-    options.compaction_interval = Duration::from_millis(300);
-    let backend = EtcdBackend::connect(options).await.unwrap();
-    let second = {
-        let mut options = self::options(&etcd);
-        options.compaction_interval = Duration::from_millis(300);
-        EtcdBackend::connect(options).await.unwrap()
+    const INTERVAL: Duration = Duration::from_millis(200);
+    const RUN: Duration = Duration::from_secs(2);
+    let compacting = || {
+        let mut options = options(&etcd);
+        options.compaction_interval = INTERVAL;
+        EtcdBackend::connect(options)
     };
-    let (mut rev, _) = written(backend.create("/k", bytes("0")).await.unwrap());
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // The shared key's writes: one per round that some server won.
+    let observer = connect(&etcd).await;
+    let mut rounds = observer.watch("compact_rev_key", 0, false).await.unwrap();
+    let (one, two) = (compacting().await.unwrap(), compacting().await.unwrap());
+
+    let (mut rev, _) = written(one.create("/k", bytes("0")).await.unwrap());
+    let started = Instant::now();
     let mut compacted = 0;
     // Keep writing so there is always history older than one interval.
-    while compacted < 2 && Instant::now() < deadline {
-        rev = written(backend.update("/k", bytes("n"), rev).await.unwrap()).0;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let now = backend.compacted_revision().await.unwrap();
+    while started.elapsed() < RUN {
+        rev = written(two.update("/k", bytes("n"), rev).await.unwrap()).0;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = one.compacted_revision().await.unwrap();
         assert!(
             now >= compacted,
             "compacted revision went back: {compacted} -> {now}"
         );
         compacted = now;
     }
-    assert!(compacted > 0, "nothing compacted within 10s");
+    drop((one, two));
+    assert!(compacted > 0, "nothing compacted within {RUN:?}");
     assert!(
         compacted < rev,
         "compacted {compacted} should trail the current {rev}"
     );
-    drop(second);
+    // Reads before the compacted revision fail, and the observer (which
+    // never compacted) learns the revision too.
+    assert_eq!(observer.compacted_revision().await.unwrap(), compacted);
+
+    let mut won = 0;
+    while let Ok(Some(Ok(WatchResponse::Events(events)))) =
+        tokio::time::timeout(Duration::from_millis(100), rounds.next()).await
+    {
+        won += events.len();
+    }
+    // About one write per interval in all: without the compare-and-swap,
+    // each of the two servers would write every interval.
+    let intervals = (RUN.as_millis() / INTERVAL.as_millis()) as usize;
+    assert!(
+        (2..=intervals + 2).contains(&won),
+        "{won} compaction rounds won in {intervals} intervals by two servers"
+    );
 }
 
 /// PEM files of a CA, a server certificate for 127.0.0.1 and a client
@@ -672,11 +693,7 @@ async fn bench_creates_against_raw_puts() {
                         let mut client = backend.client().clone();
                         for n in 0..PER_WRITER {
                             let key = format!("/bench/{round}/{raw}/{writer}/{n}");
-                            if raw && std::env::var("RAWTXN").is_ok() {
-                                use etcd_client::{Compare, CompareOp, Txn, TxnOp};
-                                let txn = Txn::new().when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)]).and_then([TxnOp::put(key.clone(), value.to_vec(), None)]).or_else([TxnOp::get(key, None)]);
-                                client.txn(txn).await.unwrap();
-                            } else if raw {
+                            if raw {
                                 client.put(key, value.to_vec(), None).await.unwrap();
                             } else {
                                 written(backend.create(&key, value.clone()).await.unwrap());

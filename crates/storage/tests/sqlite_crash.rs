@@ -180,26 +180,21 @@ fn child(path: &Path) {
             .map(|writer| {
                 let db = std::sync::Arc::clone(&db);
                 tokio::spawn(async move {
+                    // Each writer owns its keys, so it knows their revisions.
+                    let mut revision = 0;
                     for round in 0u64.. {
                         let key = format!("/crash/{writer}/{}", round / 4);
                         let value = format!("w{writer}r{round}");
                         let outcome = if round % 4 == 0 {
                             db.create(&key, Bytes::from(value.clone())).await
                         } else {
-                            let current = db
-                                .range(RangeRequest {
-                                    key: key.clone(),
-                                    ..RangeRequest::default()
-                                })
-                                .await
-                                .expect("read");
-                            let revision = current.kvs[0].mod_revision;
                             db.update(&key, Bytes::from(value.clone()), revision).await
                         };
                         match outcome.expect("write") {
-                            TxnOutcome::Succeeded { revision, .. } => {
+                            TxnOutcome::Succeeded { revision: at, .. } => {
+                                revision = at;
                                 let mut out = std::io::stdout().lock();
-                                writeln!(out, "ack {key} {revision} {value}").expect("print");
+                                writeln!(out, "ack {key} {at} {value}").expect("print");
                                 out.flush().expect("flush");
                             }
                             TxnOutcome::Failed { current } => {

@@ -377,3 +377,117 @@ fn set_meta(tx: &Connection, name: &str, value: i64) -> rusqlite::Result<()> {
         .execute(rusqlite::params![name, value])?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqlite::watch::Message;
+    use crate::sqlite::{Synchronous, schema};
+
+    fn writer(dir: &tempfile::TempDir) -> Writer {
+        let path = dir.path().join("kapi.db");
+        let (conn, meta) = schema::open_writer(&path, Synchronous::Normal).unwrap();
+        Writer {
+            conn,
+            meta,
+            committed: Arc::default(),
+            hub: Arc::new(Hub::new(meta.current, 16)),
+            max_batch: 16,
+            _lock: File::create(dir.path().join("kapi.db.lock")).unwrap(),
+        }
+    }
+
+    fn request(write: Write) -> (Request, oneshot::Receiver<Result<TxnOutcome>>) {
+        let (reply, answer) = oneshot::channel();
+        (Request::Write { write, reply }, answer)
+    }
+
+    fn create(key: &str, value: &'static str) -> Write {
+        Write::Create {
+            key: key.into(),
+            value: Bytes::from_static(value.as_bytes()),
+        }
+    }
+
+    fn update(key: &str, value: &'static str, expected: i64) -> Write {
+        Write::Update {
+            key: key.into(),
+            value: Bytes::from_static(value.as_bytes()),
+            expected,
+        }
+    }
+
+    /// What a request was answered: the revision of a success, or the
+    /// current revision reported by a failed condition (0: no key).
+    fn answered(answer: &mut oneshot::Receiver<Result<TxnOutcome>>) -> Result<i64, i64> {
+        match answer.try_recv().expect("answered").expect("no error") {
+            TxnOutcome::Succeeded { revision, .. } => Ok(revision),
+            TxnOutcome::Failed { current } => Err(current.map_or(0, |kv| kv.mod_revision)),
+        }
+    }
+
+    #[test]
+    fn a_group_applies_in_order_and_each_condition_sees_the_earlier_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = writer(&dir);
+        let (mut live, _) = writer.hub.subscribe();
+        let (mut requests, mut answers): (Vec<_>, Vec<_>) = [
+            create("/k", "1"),
+            update("/k", "2", 1), // sees the create of this group
+            update("/k", "3", 1), // stale now: the update above won
+            create("/k", "4"),    // exists
+            Write::Delete {
+                key: "/k".into(),
+                expected: 2,
+            },
+            create("/k", "5"), // created again after the delete
+        ]
+        .into_iter()
+        .map(request)
+        .unzip();
+        writer.run_batch(&mut requests);
+
+        let got: Vec<_> = answers.iter_mut().map(answered).collect();
+        assert_eq!(got, [Ok(1), Ok(2), Err(2), Err(2), Ok(3), Ok(4)]);
+        assert_eq!(writer.committed.current.load(Ordering::SeqCst), 4);
+        // One commit, published as one message in revision order.
+        match live.try_recv().unwrap() {
+            Message::Events { revision, events } => {
+                assert_eq!(revision, 4);
+                let revisions: Vec<i64> = events.iter().map(Event::revision).collect();
+                assert_eq!(revisions, [1, 2, 3, 4]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(live.try_recv().is_err());
+        let stored = reader::current(&writer.conn, "/k").unwrap().unwrap();
+        assert_eq!((stored.create_revision, stored.mod_revision), (4, 4));
+    }
+
+    #[test]
+    fn a_failed_commit_fails_the_whole_group_and_keeps_the_revision() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = writer(&dir);
+        let (first, mut answer) = request(create("/a", "1"));
+        writer.run_batch(&mut vec![first]);
+        assert_eq!(answered(&mut answer), Ok(1));
+        // Another program takes revision 2 behind the writer's back.
+        writer
+            .conn
+            .execute_batch(
+                "INSERT INTO kapi_log (revision, key, value, create_revision, prev_revision) \
+                 VALUES (2, x'00', NULL, 1, 0)",
+            )
+            .unwrap();
+        let (mut requests, mut answers): (Vec<_>, Vec<_>) = [create("/b", "1"), create("/c", "1")]
+            .into_iter()
+            .map(request)
+            .unzip();
+        writer.run_batch(&mut requests);
+        for answer in &mut answers {
+            assert!(matches!(answer.try_recv().unwrap(), Err(Error::Backend(_))));
+        }
+        assert_eq!(writer.committed.current.load(Ordering::SeqCst), 1);
+        assert!(reader::current(&writer.conn, "/b").unwrap().is_none());
+    }
+}
