@@ -192,6 +192,7 @@ pub struct Store {
     strategy: Arc<dyn Strategy>,
     garbage_collection: bool,
     attrs: AttrFunc,
+    cacher: Option<crate::cacher::Cacher>,
 }
 
 impl std::fmt::Debug for Store {
@@ -202,6 +203,7 @@ impl std::fmt::Debug for Store {
             .field("key_root", &self.key_root)
             .field("strategy", &self.strategy)
             .field("garbage_collection", &self.garbage_collection)
+            .field("watch_cache", &self.cacher.is_some())
             .finish()
     }
 }
@@ -238,6 +240,7 @@ impl Store {
             strategy,
             garbage_collection: true,
             attrs: Arc::new(move |object: &Value| default_attrs(object, namespaced)),
+            cacher: None,
         }
     }
 
@@ -246,6 +249,24 @@ impl Store {
     pub fn with_key_root(mut self, key_root: &str) -> Self {
         self.key_root = format!("/{}", key_root.trim_matches('/'));
         self
+    }
+
+    /// Serves lists, watches and gets at a resourceVersion from a watch
+    /// cache of this resource (`--watch-cache`); writes still go to storage.
+    /// Call after [`with_key_root`](Self::with_key_root), inside a tokio
+    /// runtime.
+    pub fn with_watch_cache(mut self, options: crate::cacher::CacherOptions) -> Self {
+        self.cacher = Some(crate::cacher::Cacher::new(
+            self.storage.clone(),
+            &self.key_root,
+            options,
+        ));
+        self
+    }
+
+    /// The watch cache, when this store has one.
+    pub fn watch_cache(&self) -> Option<&crate::cacher::Cacher> {
+        self.cacher.as_ref()
     }
 
     /// Turns the garbage-collection finalizers on deletes on or off (Go:
@@ -381,7 +402,14 @@ impl Store {
             ignore_not_found: false,
             ..options.clone()
         };
-        match self.storage.get(&key, &options).await {
+        let read = match &self.cacher {
+            Some(cacher) => cacher
+                .get(&key, &options)
+                .await
+                .map(|object| object.map(Object::into_value)),
+            None => self.storage.get(&key, &options).await,
+        };
+        match read {
             Ok(Some(object)) => Ok(object),
             Ok(None) => Err(StatusError::not_found(&self.qualified_resource(), name)),
             Err(err) => Err(interpret(err, Op::Get, &self.qualified_resource(), name)),
@@ -401,10 +429,11 @@ impl Store {
             recursive,
             ..options.clone()
         };
-        self.storage
-            .get_list(&key, &options)
-            .await
-            .map_err(|err| interpret(err, Op::List, &self.qualified_resource(), ""))
+        let listed = match &self.cacher {
+            Some(cacher) => cacher.get_list(&key, &options).await,
+            None => self.storage.get_list(&key, &options).await,
+        };
+        listed.map_err(|err| interpret(err, Op::List, &self.qualified_resource(), ""))
     }
 
     /// Watches the request's namespace (or every namespace), or one object
@@ -419,10 +448,20 @@ impl Store {
             recursive,
             ..options.clone()
         };
-        self.storage
-            .watch(&key, &options)
-            .await
-            .map_err(|err| interpret(err, Op::Watch, &self.qualified_resource(), ""))
+        let watch = match &self.cacher {
+            Some(cacher) => {
+                cacher
+                    .watch(
+                        &key,
+                        &options,
+                        options.send_initial_events,
+                        options.progress_notify,
+                    )
+                    .await
+            }
+            None => self.storage.watch(&key, &options).await,
+        };
+        watch.map_err(|err| interpret(err, Op::Watch, &self.qualified_resource(), ""))
     }
 
     /// Updates object `name` with what `updater` makes of the stored one

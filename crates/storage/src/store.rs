@@ -157,8 +157,14 @@ pub struct ListOptions {
     pub predicate: SelectionPredicate,
     /// Treat the key as a prefix (every object under it).
     pub recursive: bool,
-    /// Watches: turn the backend's progress notifications into bookmarks.
+    /// Watches: turn the backend's progress notifications into bookmarks
+    /// (the API's `allowWatchBookmarks`).
     pub progress_notify: bool,
+    /// Watches: the API's `sendInitialEvents`. `Some(true)` sends the
+    /// current state, then (with bookmarks allowed) a bookmark marking the
+    /// end of the initial events; `Some(false)` sends no initial state;
+    /// `None` keeps the legacy rule (initial state for `""` and `"0"`).
+    pub send_initial_events: Option<bool>,
 }
 
 /// Conditions a write's target must meet (Go: `storage.Preconditions`).
@@ -484,20 +490,31 @@ impl ObjectStore {
     pub async fn watch(&self, key: &str, options: &ListOptions) -> Result<ObjectWatch> {
         let full_key = self.prepare_key(key, options.recursive)?;
         let start = parse_resource_version(&options.resource_version)?.unwrap_or(0);
+        let initial_state = options.send_initial_events.unwrap_or(start == 0);
         let mut initial = Vec::new();
-        let from_revision = if start == 0 {
+        let from_revision = if start == 0 || initial_state {
             let response = self
                 .backend
                 .range(RangeRequest {
                     key: full_key.clone(),
                     prefix: options.recursive,
+                    revision: start,
                     ..RangeRequest::default()
                 })
-                .await?;
-            for kv in &response.kvs {
-                let object = decode(kv)?;
-                if options.predicate.matches(&object) {
-                    initial.push(Ok(WatchEvent::Added(Object::from_value(object))));
+                .await
+                .map_err(watch_error)?;
+            if initial_state {
+                for kv in &response.kvs {
+                    let object = decode(kv)?;
+                    if options.predicate.matches(&object) {
+                        initial.push(Ok(WatchEvent::Added(Object::from_value(object))));
+                    }
+                }
+                if options.send_initial_events == Some(true) && options.progress_notify {
+                    initial.push(Ok(WatchEvent::Bookmark {
+                        resource_version: response.revision,
+                        initial_events_end: true,
+                    }));
                 }
             }
             response.revision + 1
