@@ -7,7 +7,7 @@
 //! prints it, because clients and users match on them.
 
 use std::collections::BTreeSet;
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use http::StatusCode;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{StatusCause, StatusDetails};
@@ -189,7 +189,10 @@ impl Error {
         let detail = if supported.is_empty() {
             String::new()
         } else {
-            let quoted: Vec<String> = supported.iter().map(|s| go_quote(s.as_ref())).collect();
+            let quoted: Vec<String> = supported
+                .iter()
+                .map(|s| crate::go::quote(s.as_ref()))
+                .collect();
             format!("supported values: {}", quoted.join(", "))
         };
         Self::with_value(ErrorType::NotSupported, path, value.into(), detail)
@@ -307,7 +310,7 @@ impl StatusError {
         } else {
             format!("{kind}.{group}")
         };
-        let quoted = go_quote(name);
+        let quoted = crate::go::quote(name);
         let message = match aggregate(errors) {
             Some(aggregate) => format!("{qualified_kind} {quoted} is invalid: {aggregate}"),
             None => format!("{qualified_kind} {quoted} is invalid"),
@@ -347,46 +350,13 @@ fn too_long_detail(max: i64, unit: &str) -> String {
 /// numbers and booleans plain, everything else as JSON.
 fn go_value(value: &Value) -> String {
     match value {
-        Value::String(s) => go_quote(s),
+        Value::String(s) => crate::go::quote(s),
         Value::Number(n) => match n.as_f64() {
             Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e21 => format!("{f:.0}"),
             _ => n.to_string(),
         },
         other => other.to_string(),
     }
-}
-
-/// A string quoted as Go's `strconv.Quote` (`%q`) does.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if c.is_control() || c == '\u{feff}' => {
-                let code = c as u32;
-                if code > 0xffff {
-                    let _ = write!(out, "\\U{code:08x}");
-                } else {
-                    let _ = write!(out, "\\u{code:04x}");
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 
 mod constants;
 pub mod field;
+pub mod go;
 mod handler;
 pub mod selector;
 mod status;

@@ -667,7 +667,7 @@ impl Parser {
         if !msgs.is_empty() {
             return Err(ParseError(format!(
                 "<nil>: Invalid value: {}: {}",
-                field::go_quote(&literal),
+                crate::go::quote(&literal),
                 msgs.join("; ")
             )));
         }

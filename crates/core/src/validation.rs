@@ -287,7 +287,7 @@ pub fn validate_object_meta_update(new: &Value, old: &Value, path: &Path) -> Err
         extra.sort_unstable();
         extra.dedup();
         if !extra.is_empty() {
-            let quoted: Vec<String> = extra.iter().map(|f| crate::field::go_quote(f)).collect();
+            let quoted: Vec<String> = extra.iter().map(|f| crate::go::quote(f)).collect();
             errs.push(Error::forbidden(
                 &path.child("finalizers"),
                 format!(

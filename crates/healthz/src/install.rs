@@ -19,7 +19,7 @@ use kapi_core::{Body, BoxHandler, Request, Response, box_handler, text_response}
 use kapi_mux::PathRecorderMux;
 
 use crate::checker::{HealthChecker, PingHealthz};
-use crate::go_text::{go_quote, parse_query};
+use kapi_core::go::{parse_query, quote as go_quote};
 
 /// Installs `checks` under `/healthz` (Go: `InstallHandler`).
 pub fn install_handler(mux: &PathRecorderMux, checks: Vec<Arc<dyn HealthChecker>>) {

@@ -39,7 +39,6 @@
 
 mod checker;
 mod error;
-mod go_text;
 mod install;
 mod log;
 

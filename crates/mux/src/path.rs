@@ -14,37 +14,9 @@ pub(crate) fn decoded_path(raw: &str) -> Cow<'_, str> {
     if !raw.contains('%') {
         return Cow::Borrowed(raw);
     }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let high = bytes.get(i + 1).and_then(|b| hex_value(*b));
-            let low = bytes.get(i + 2).and_then(|b| hex_value(*b));
-            match (high, low) {
-                (Some(high), Some(low)) => {
-                    out.push(high << 4 | low);
-                    i += 3;
-                }
-                _ => return Cow::Borrowed(raw),
-            }
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    match String::from_utf8(out) {
-        Ok(decoded) => Cow::Owned(decoded),
-        Err(err) => Cow::Owned(String::from_utf8_lossy(err.as_bytes()).into_owned()),
-    }
-}
-
-fn hex_value(byte: u8) -> Option<u8> {
-    match byte {
-        b'0'..=b'9' => Some(byte - b'0'),
-        b'a'..=b'f' => Some(byte - b'a' + 10),
-        b'A'..=b'F' => Some(byte - b'A' + 10),
-        _ => None,
+    match kapi_core::go::path_unescape(raw) {
+        Some(decoded) => Cow::Owned(decoded),
+        None => Cow::Borrowed(raw),
     }
 }
 

@@ -41,7 +41,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use futures::future;
-use kapi_core::field::{Error as FieldError, ErrorList, Path, go_quote};
+use kapi_core::field::{Error as FieldError, ErrorList, Path};
+use kapi_core::go::quote as go_quote;
 use kapi_core::selector::{FieldSelector, LabelSelector};
 use kapi_core::validation::{
     FINALIZER_DELETE_DEPENDENTS, FINALIZER_ORPHAN_DEPENDENTS, is_path_segment_name,

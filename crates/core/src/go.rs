@@ -1,11 +1,12 @@
-//! The two bits of Go's standard library whose exact behaviour shows in the
-//! health endpoints' output: `url.ParseQuery` (which `?exclude=` and
-//! `?verbose` go through) and `%q` quoting (the unknown-exclude warning).
+//! The bits of Go's standard library whose exact behaviour shows in
+//! kube-apiserver's output and parsing: `strconv.Quote` (`%q`) in messages,
+//! `url.ParseQuery` / `url.QueryUnescape` for query strings, and
+//! `url.PathUnescape` for the paths routes match on.
 
 /// Parses a raw query string like Go's `url.ParseQuery`: pairs split on `&`,
 /// key and value on the first `=`, `+` read as a space, `%XX` decoded; a pair
 /// whose key contains `;` or that holds an invalid escape is skipped.
-pub(crate) fn parse_query(raw: &str) -> Vec<(String, String)> {
+pub fn parse_query(raw: &str) -> Vec<(String, String)> {
     raw.split('&')
         .filter(|pair| !pair.is_empty() && !pair.contains(';'))
         .filter_map(|pair| {
@@ -23,7 +24,7 @@ pub(crate) fn parse_query(raw: &str) -> Vec<(String, String)> {
 /// this treats every non-control, non-space character as printable, except
 /// the common invisible formatting characters. The two differ only on
 /// unassigned or private-use code points.
-pub(crate) fn go_quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -60,7 +61,7 @@ fn is_go_printable(c: char) -> bool {
 }
 
 /// Go's `url.QueryUnescape`; `None` where Go returns an error.
-fn query_unescape(s: &str) -> Option<String> {
+pub fn query_unescape(s: &str) -> Option<String> {
     if !s.contains(['%', '+']) {
         return Some(s.to_owned());
     }
@@ -95,6 +96,29 @@ fn hex_value(byte: u8) -> Option<u8> {
         b'A'..=b'F' => Some(byte - b'A' + 10),
         _ => None,
     }
+}
+
+/// Go's `url.PathUnescape`: `%XX` decoded, `+` kept; `None` where Go
+/// returns an error (an invalid escape).
+pub fn path_unescape(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return Some(s.to_owned());
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let high = hex_value(*bytes.get(i + 1)?)?;
+            let low = hex_value(*bytes.get(i + 2)?)?;
+            out.push(high << 4 | low);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]
@@ -132,7 +156,7 @@ mod tests {
 
     #[test]
     fn quotes_like_go_percent_q() {
-        let check = |s: &str, expected: &str| assert_eq!(go_quote(s), expected, "{s:?}");
+        let check = |s: &str, expected: &str| assert_eq!(quote(s), expected, "{s:?}");
         check("", r#""""#);
         check("etcd", r#""etcd""#);
         check("poststarthook/x", r#""poststarthook/x""#);
