@@ -45,6 +45,9 @@ use crate::store::{
 };
 use crate::watch::{ObjectWatch, WatchEvent};
 
+/// The page size of the cache's initial list.
+const LIST_PAGE: i64 = 500;
+
 /// How a [`Cacher`] sizes itself.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -402,26 +405,25 @@ impl Inner {
         format!("/{}", key.trim_start_matches('/'))
     }
 
-    /// Replaces the state with a fresh list; open watchers are ended (they
-    /// re-watch) because the events between are unknown.
-    fn reset(&self, list: ObjectList) {
+    /// Replaces the state with a fresh list (its pages, all read at one
+    /// revision); open watchers are ended (they re-watch) because the events
+    /// between are unknown.
+    fn reset_keyed(&self, items: Vec<(String, Object)>, revision: i64) {
         let mut state = self.lock();
         state.watchers.clear();
         state.objects.clear();
         state.object_bytes = 0;
         state.events.clear();
         state.event_bytes = 0;
-        for item in list.items {
-            let object = Object::from_json(item.json().clone());
-            let key = self.key_of(&object);
+        for (key, object) in items {
             state.object_bytes += object.json().len();
             state.objects.insert(key, object);
         }
-        state.window_start = list.resource_version;
-        state.revision = list.resource_version;
+        state.window_start = revision;
+        state.revision = revision;
         state.ready = true;
         drop(state);
-        self.revision.send_replace(list.resource_version);
+        self.revision.send_replace(revision);
     }
 
     /// The key an object is stored under, from its metadata: kube-apiserver's
@@ -539,15 +541,34 @@ async fn reflect(inner: std::sync::Weak<Inner>, stop: CancellationToken) {
 
 async fn run_once(inner: &Arc<Inner>) -> Result<()> {
     let root = inner.key.trim_end_matches('/').to_owned();
+    // List in pages at one revision, as Go's reflector does, so the decoded
+    // form of only one page is alive at a time.
     let mut options = ListOptions {
         recursive: true,
         ..ListOptions::default()
     };
-    let list = inner.store.get_list(&root, &options).await?;
-    let start = list.resource_version;
-    inner.reset(list);
-    options.resource_version = start.to_string();
-    options.progress_notify = true;
+    options.predicate.limit = LIST_PAGE;
+    let mut items = Vec::new();
+    let start = loop {
+        let page = inner.store.get_list(&root, &options).await?;
+        items.extend(
+            page.items
+                .into_iter()
+                .map(|item| (inner.key_of(&item), Object::from_json(item.json().clone()))),
+        );
+        match page.continue_token {
+            Some(token) => options.predicate.continue_token = token,
+            None => break page.resource_version,
+        }
+    };
+    inner.reset_keyed(items, start);
+    let mut options = ListOptions {
+        recursive: true,
+        resource_version: start.to_string(),
+        progress_notify: true,
+        ..ListOptions::default()
+    };
+    options.predicate = SelectionPredicate::everything();
     let mut events = inner.store.watch(&root, &options).await?;
     while let Some(event) = events.next().await {
         match event? {

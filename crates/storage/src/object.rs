@@ -66,8 +66,10 @@ impl Object {
     /// The JSON encoding (encoded on first use, then shared).
     pub fn json(&self) -> &Bytes {
         self.0.json.get_or_init(|| {
-            // Encoding a `Value` cannot fail: its keys are strings.
-            Bytes::from(serde_json::to_vec(self.value()).unwrap_or_default())
+            // Encoding a `Value` cannot fail: its keys are strings. The
+            // buffer is shrunk to fit: cached bytes live long.
+            let json = serde_json::to_vec(self.value()).unwrap_or_default();
+            Bytes::from(json.into_boxed_slice())
         })
     }
 

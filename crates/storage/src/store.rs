@@ -715,7 +715,7 @@ fn encode(object: &Value) -> Result<Bytes> {
         meta.remove("selfLink");
     }
     serde_json::to_vec(&object)
-        .map(Bytes::from)
+        .map(|json| Bytes::from(json.into_boxed_slice()))
         .map_err(|e| Error::InvalidRequest(format!("object cannot be serialized: {e}")))
 }
 

@@ -376,3 +376,32 @@ async fn the_window_respects_its_byte_budget() {
     assert!(stats.events < 100, "{stats:?}");
     assert_eq!(stats.objects, 0);
 }
+
+#[tokio::test]
+async fn the_initial_list_is_read_in_pages_at_one_revision() {
+    let store = ObjectStore::new(Arc::new(MemoryBackend::new()), "/registry");
+    for i in 0..1_234 {
+        store
+            .create(
+                &format!("/configmaps/ns/cm-{i:04}"),
+                configmap("ns", &format!("cm-{i:04}"), "x"),
+            )
+            .await
+            .unwrap();
+    }
+    let cacher = Cacher::new(store.clone(), "/configmaps", CacherOptions::default());
+    tokio::time::timeout(Duration::from_secs(10), cacher.wait_ready())
+        .await
+        .unwrap();
+    let stats = cacher.stats();
+    assert_eq!(stats.objects, 1_234);
+    assert_eq!(
+        stats.resource_version,
+        store.current_resource_version().await.unwrap()
+    );
+    let listed = cacher.get_list("/configmaps", &list("0")).await.unwrap();
+    assert_eq!(listed.items.len(), 1_234);
+    assert_eq!(listed.items[1_233].name(), "cm-1233");
+    let bytes: usize = listed.items.iter().map(|o| o.json().len()).sum();
+    assert_eq!(stats.object_bytes, bytes);
+}
