@@ -1,5 +1,7 @@
 //! `cargo xtask bench`: startup time, idle RSS and /healthz throughput of
 //! the `kapi` binary, beside a bare axum + rustls server.
+//! `cargo xtask bench storage` measures the storage layer instead (see
+//! [`storage`]).
 //!
 //! The debug-built `cargo xtask` builds the release binaries (`kapi`,
 //! `hello_tls` and xtask itself) and re-runs this command from the release
@@ -11,6 +13,7 @@ mod client;
 mod load;
 mod process;
 mod report;
+mod storage;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -69,6 +72,9 @@ enum Which {
     Healthz,
     /// All of the above.
     All,
+    /// The storage backends, the watch cache and its memory (not part of
+    /// `all`; needs `etcd` on the PATH for the etcd rows).
+    Storage,
 }
 
 impl Which {
@@ -102,6 +108,9 @@ struct Binaries {
 
 /// Runs `cargo xtask bench`.
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    if args.which == Which::Storage {
+        return storage::run(args);
+    }
     if args.write && (args.only_bare || args.which != Which::All) {
         bail!("--write records the whole table; run `cargo xtask bench all --write`");
     }

@@ -20,6 +20,8 @@ mod constants;
 pub mod field;
 pub mod go;
 mod handler;
+pub mod negotiation;
+mod request_info;
 pub mod selector;
 mod status;
 pub mod validation;
@@ -27,4 +29,5 @@ pub mod yaml;
 
 pub use constants::{API_PREFIX, APIS_PREFIX, LOOPBACK_CLIENT_SERVER_NAME_OVERRIDE};
 pub use handler::{Body, BoxHandler, Request, Response, box_handler, text_response};
+pub use request_info::{RequestInfo, RequestInfoError, RequestInfoResolver, is_long_running};
 pub use status::{StatusError, StatusReason};
