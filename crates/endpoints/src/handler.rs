@@ -1,0 +1,378 @@
+//! `ResourceHandler`: dispatches a resolved request to its verb and writes
+//! kube-apiserver's responses (Go: `handlers.GetResource`, `ListResource`,
+//! `CreateResource`, `UpdateResource`, `PatchResource`, `DeleteResource`,
+//! `DeleteCollection`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{StatusCode, header};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusDetails;
+use kapi_core::negotiation::{
+    Endpoint, SUPPORTED_MEDIA_TYPES, negotiate_output_stream, patch_type,
+};
+use kapi_core::{Request, RequestInfo, Response, StatusError, StatusReason};
+use kapi_storage::GetOptions;
+use kapi_storage::registry::{CreateOptions, RequestContext, Store, UpdateOptions};
+use serde_json::{Value, json};
+
+use crate::body::{decode, decode_object, read_limited};
+use crate::info::ResourceInfo;
+use crate::options::{Query, delete_options, dry_run, list_request};
+use crate::patch::Patch;
+use crate::response::{Output, add_warnings};
+use crate::watch::WatchStream;
+
+/// The largest request body read (Go: `MaxRequestBodyBytes`, 3 MiB).
+pub const MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// A watch's lifetime when `timeoutSeconds` is not given: Go picks a
+/// random value in `[min-request-timeout, 2 × min-request-timeout)`.
+const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// One resource's REST endpoints over a registry [`Store`].
+#[derive(Debug, Clone)]
+pub struct ResourceHandler {
+    info: ResourceInfo,
+    store: Arc<Store>,
+}
+
+impl ResourceHandler {
+    /// The endpoints of `info`, served from `store`.
+    pub fn new(info: ResourceInfo, store: Arc<Store>) -> Self {
+        Self { info, store }
+    }
+
+    /// The resource served.
+    pub fn info(&self) -> &ResourceInfo {
+        &self.info
+    }
+
+    /// Serves a request already resolved to this resource (its
+    /// `subresource` empty). Every failure is a `Status` response.
+    pub async fn serve(&self, request_info: &RequestInfo, request: Request) -> Response {
+        let verb = request_info.verb.as_str();
+        let result = if !request_info.subresource.is_empty() {
+            Err(StatusError::not_found_generic())
+        } else if !self.info.supports(verb) {
+            Err(self.method_not_supported(verb))
+        } else {
+            match verb {
+                "get" => self.get(request_info, request).await,
+                "list" => self.list(request_info, request).await,
+                "watch" => self.watch(request_info, request).await,
+                "create" => self.create(request_info, request).await,
+                "update" => self.update(request_info, request).await,
+                "patch" => self.patch(request_info, request).await,
+                "delete" => self.delete(request_info, request).await,
+                "deletecollection" => self.delete_collection(request_info, request).await,
+                _ => Err(self.method_not_supported(verb)),
+            }
+        };
+        result.unwrap_or_else(StatusError::into_response)
+    }
+
+    /// Go: `NewMethodNotSupported`.
+    fn method_not_supported(&self, verb: &str) -> StatusError {
+        let action = if verb.is_empty() { "unknown" } else { verb };
+        StatusError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            StatusReason::MethodNotAllowed,
+            format!(
+                "{action} is not supported on resources of kind {}",
+                kapi_core::go::quote(&self.info.qualified_resource())
+            ),
+        )
+        .with_details(StatusDetails {
+            group: (!self.info.group.is_empty()).then(|| self.info.group.clone()),
+            kind: Some(self.info.resource.clone()),
+            ..StatusDetails::default()
+        })
+    }
+
+    fn context(&self, request_info: &RequestInfo) -> RequestContext {
+        if self.info.namespaced {
+            RequestContext::new(&request_info.namespace)
+        } else {
+            RequestContext::cluster()
+        }
+    }
+
+    async fn get(
+        &self,
+        request_info: &RequestInfo,
+        request: Request,
+    ) -> Result<Response, StatusError> {
+        let output = Output::negotiate(&request)?;
+        let query = Query::parse(request.uri().query());
+        let mut options = GetOptions::default();
+        options.resource_version = query.get("resourceVersion").unwrap_or_default().to_owned();
+        let ctx = self.context(request_info);
+        let object = self.store.get(&ctx, &request_info.name, &options).await?;
+        Ok(output.object(StatusCode::OK, &self.info, object))
+    }
+
+    async fn list(
+        &self,
+        request_info: &RequestInfo,
+        request: Request,
+    ) -> Result<Response, StatusError> {
+        let output = Output::negotiate(&request)?;
+        let query = Query::parse(request.uri().query());
+        let list_request = list_request(&self.info, &self.store, request_info, &query, false)?;
+        let ctx = self.context(request_info);
+        let list = self.store.list(&ctx, &list_request.options).await?;
+        Ok(output.list(&self.info, &list))
+    }
+
+    async fn watch(
+        &self,
+        request_info: &RequestInfo,
+        request: Request,
+    ) -> Result<Response, StatusError> {
+        let endpoint = Endpoint::Resource { table: false };
+        negotiate_output_stream(
+            request.headers().get(header::ACCEPT),
+            &SUPPORTED_MEDIA_TYPES,
+            endpoint,
+        )?;
+        let query = Query::parse(request.uri().query());
+        let list_request = list_request(&self.info, &self.store, request_info, &query, true)?;
+        let timeout = match list_request.timeout_seconds {
+            Some(seconds) if seconds > 0 => Duration::from_secs(seconds.unsigned_abs()),
+            _ => {
+                let jitter =
+                    uuid::Uuid::new_v4().as_u128() % u128::from(MIN_REQUEST_TIMEOUT.as_secs());
+                MIN_REQUEST_TIMEOUT + Duration::from_secs(u64::try_from(jitter).unwrap_or_default())
+            }
+        };
+        let ctx = self.context(request_info);
+        let watch = self.store.watch(&ctx, &list_request.options).await?;
+        let stream = WatchStream {
+            info: self.info.clone(),
+            allow_bookmarks: list_request.allow_watch_bookmarks,
+            timeout,
+        };
+        Ok(stream.into_response(watch))
+    }
+
+    async fn create(
+        &self,
+        request_info: &RequestInfo,
+        request: Request,
+    ) -> Result<Response, StatusError> {
+        let output = Output::negotiate(&request)?;
+        let query = Query::parse(request.uri().query());
+        let (parts, body) = request.into_parts();
+        let body = read_limited(body, MAX_REQUEST_BODY_BYTES).await?;
+        let mut options = CreateOptions::default();
+        options.dry_run = dry_run(&query.all("dryRun"), "CreateOptions")?;
+        let object = decode_object(&self.info, &parts.headers, &body)?;
+        let ctx = self.context(request_info);
+        let created = self.store.create(&ctx, object, &options).await?;
+        let mut response = output.object(StatusCode::CREATED, &self.info, created);
+        add_warnings(&mut response, ctx.warnings());
+        Ok(response)
+    }
+
+    async fn update(
+        &self,
+        request_info: &RequestInfo,
+        request: Request,
+    ) -> Result<Response, StatusError> {
+        let output = Output::negotiate(&request)?;
+        let query = Query::parse(request.uri().query());
+        let (parts, body) = request.into_parts();
+        let body = read_limited(body, MAX_REQUEST_BODY_BYTES).await?;
+        let mut options = UpdateOptions::default();
+        options.dry_run = dry_run(&query.all("dryRun"), "UpdateOptions")?;
+        let object = decode_object(&self.info, &parts.headers, &body)?;
+        self.check_name(request_info, &object)?;
+        if let Some(uid) = object["metadata"]["uid"].as_str().filter(|u| !u.is_empty()) {
+            options.preconditions.uid = Some(uid.to_owned());
+        }
+        let ctx = self.context(request_info);
+        let (stored, created) = self
+            .store
+            .update(&ctx, &request_info.name, |_| Ok(object.clone()), &options)
+            .await?;
+        let status = if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        let mut response = output.object(status, &self.info, stored);
+        add_warnings(&mut response, ctx.warnings());
+        Ok(response)
+    }
+
+    async fn patch(
+        &self,
+        request_info: &RequestInfo,
+        request: Request,
+    ) -> Result<Response, StatusError> {
+        let output = Output::negotiate(&request)?;
+        let query = Query::parse(request.uri().query());
+        let (parts, body) = request.into_parts();
+        let patch_type = patch_type(parts.headers.get(header::CONTENT_TYPE))
+            .and_then(|p| {
+                crate::patch::SERVED_PATCH_TYPES
+                    .contains(&p)
+                    .then_some(p)
+                    .ok_or_else(crate::patch::unsupported_patch_type)
+            })
+            .map_err(|_| crate::patch::unsupported_patch_type())?;
+        let body = read_limited(body, MAX_REQUEST_BODY_BYTES).await?;
+        let mut options = UpdateOptions::default();
+        options.dry_run = dry_run(&query.all("dryRun"), "PatchOptions")?;
+        let patch = Patch::decode(patch_type, &body)?;
+        let ctx = self.context(request_info);
+        let name = request_info.name.clone();
+        let info = &self.info;
+        let (stored, created) = self
+            .store
+            .update(
+                &ctx,
+                &name,
+                |existing| {
+                    let existing = existing
+                        .ok_or_else(|| StatusError::not_found(&info.qualified_resource(), &name))?;
+                    let patched = patch.apply(crate::response::with_type_meta(info, existing))?;
+                    check_patched(info, &name, &patched)?;
+                    Ok(patched)
+                },
+                &options,
+            )
+            .await?;
+        let status = if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        let mut response = output.object(status, &self.info, stored);
+        add_warnings(&mut response, ctx.warnings());
+        Ok(response)
+    }
+
+    async fn delete(
+        &self,
+        request_info: &RequestInfo,
+        request: Request,
+    ) -> Result<Response, StatusError> {
+        let output = Output::negotiate(&request)?;
+        let query = Query::parse(request.uri().query());
+        let (parts, body) = request.into_parts();
+        let body = read_limited(body, MAX_REQUEST_BODY_BYTES).await?;
+        let body = if body.is_empty() {
+            None
+        } else {
+            Some(decode(&parts.headers, &body)?)
+        };
+        let (options, orphan_false) = delete_options(body.as_ref(), &query)?;
+        let ctx = self.context(request_info);
+        let (object, deleted) = self
+            .store
+            .delete(&ctx, &request_info.name, &options)
+            .await?;
+        let status = if !deleted && orphan_false {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::OK
+        };
+        let mut response = if deleted && !self.info.return_deleted_object {
+            output.value(status, &self.success_status(&object))
+        } else {
+            output.object(status, &self.info, object)
+        };
+        add_warnings(&mut response, ctx.warnings());
+        Ok(response)
+    }
+
+    async fn delete_collection(
+        &self,
+        request_info: &RequestInfo,
+        request: Request,
+    ) -> Result<Response, StatusError> {
+        let output = Output::negotiate(&request)?;
+        let query = Query::parse(request.uri().query());
+        let list_request = list_request(&self.info, &self.store, request_info, &query, false)?;
+        let (parts, body) = request.into_parts();
+        let body = read_limited(body, MAX_REQUEST_BODY_BYTES).await?;
+        let body = if body.is_empty() {
+            None
+        } else {
+            Some(decode(&parts.headers, &body)?)
+        };
+        let (options, _) = delete_options(body.as_ref(), &query)?;
+        let ctx = self.context(request_info);
+        let deleted = self
+            .store
+            .delete_collection(&ctx, &options, &list_request.options)
+            .await?;
+        let mut response = output.list(&self.info, &deleted);
+        add_warnings(&mut response, ctx.warnings());
+        Ok(response)
+    }
+
+    /// Go's `rest.go` `checkName`: the body's name and namespace against
+    /// the URL's.
+    fn check_name(&self, request_info: &RequestInfo, object: &Value) -> Result<(), StatusError> {
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        if name != request_info.name {
+            return Err(StatusError::bad_request(format!(
+                "the name of the object ({name}) does not match the name on the URL ({})",
+                request_info.name
+            )));
+        }
+        let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
+        if !request_info.namespace.is_empty()
+            && !namespace.is_empty()
+            && namespace != request_info.namespace
+        {
+            return Err(StatusError::bad_request(format!(
+                "the namespace of the object ({namespace}) does not match the namespace on the request ({})",
+                request_info.namespace
+            )));
+        }
+        Ok(())
+    }
+
+    /// The `Status` of a delete without `ReturnDeletedObject`.
+    fn success_status(&self, object: &Value) -> Value {
+        let mut details = json!({
+            "name": object["metadata"]["name"],
+            "kind": self.info.resource,
+            "uid": object["metadata"]["uid"],
+        });
+        if !self.info.group.is_empty() {
+            details["group"] = Value::String(self.info.group.clone());
+        }
+        json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": details,
+        })
+    }
+}
+
+/// A patched object must keep its name and the endpoint's kind.
+fn check_patched(info: &ResourceInfo, name: &str, patched: &Value) -> Result<(), StatusError> {
+    let patched_name = patched["metadata"]["name"].as_str().unwrap_or_default();
+    if patched_name != name {
+        return Err(StatusError::bad_request(format!(
+            "the name of the object ({patched_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    if patched["kind"].as_str() != Some(info.kind.as_str())
+        || patched["apiVersion"].as_str() != Some(info.api_version().as_str())
+    {
+        return Err(StatusError::bad_request(format!(
+            "the API version in the data ({}) does not match the expected API version ({})",
+            patched["apiVersion"].as_str().unwrap_or_default(),
+            info.api_version()
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! `ResourceInfo`: what the endpoints need to know about one served
+//! resource (Go: the parts of `RequestScope` a handler reads).
+
+/// What the endpoints need to know about one served resource.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ResourceInfo {
+    /// The API group ("" for the core group).
+    pub group: String,
+    /// The API version (`v1`).
+    pub version: String,
+    /// The resource, plural and lowercase (`configmaps`).
+    pub resource: String,
+    /// The kind of its objects (`ConfigMap`).
+    pub kind: String,
+    /// The kind of its lists (`ConfigMapList`).
+    pub list_kind: String,
+    /// Whether its objects live in namespaces.
+    pub namespaced: bool,
+    /// The verbs served (`get`, `list`, `watch`, `create`, `update`,
+    /// `patch`, `delete`, `deletecollection`); others are 405.
+    pub verbs: Vec<String>,
+    /// The fields a `fieldSelector` may name (Go: the field label
+    /// conversion function); others are 400 `field label not supported`.
+    pub selectable_fields: Vec<String>,
+    /// Whether a delete that removes the object answers with the object
+    /// (Go: `ReturnDeletedObject`, as custom resources do) rather than a
+    /// `Status` of `Success`.
+    pub return_deleted_object: bool,
+}
+
+/// Every verb of a resource endpoint.
+const ALL_VERBS: [&str; 8] = [
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+];
+
+impl ResourceInfo {
+    /// A resource serving every verb, with `<kind>List` lists,
+    /// `metadata.name` and `metadata.namespace` field selectors, and
+    /// deletes answering with the deleted object.
+    pub fn new(group: &str, version: &str, resource: &str, kind: &str, namespaced: bool) -> Self {
+        Self {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            resource: resource.to_owned(),
+            kind: kind.to_owned(),
+            list_kind: format!("{kind}List"),
+            namespaced,
+            verbs: ALL_VERBS.iter().map(|v| (*v).to_owned()).collect(),
+            selectable_fields: vec!["metadata.name".to_owned(), "metadata.namespace".to_owned()],
+            return_deleted_object: true,
+        }
+    }
+
+    /// `group/version`, or `version` for the core group (an object's
+    /// `apiVersion`).
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// `resource[.group]`, as messages name it.
+    pub fn qualified_resource(&self) -> String {
+        if self.group.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        }
+    }
+
+    /// Whether `verb` is served.
+    pub fn supports(&self, verb: &str) -> bool {
+        self.verbs.iter().any(|v| v == verb)
+    }
+}

@@ -1,0 +1,55 @@
+//! The REST endpoints of one resource: get, list, watch, create, update,
+//! patch, delete and deletecollection over a registry
+//! [`Store`](kapi_storage::registry::Store).
+//!
+//! Mirrors `k8s.io/apiserver/pkg/endpoints/handlers` (`get.go`, `create.go`,
+//! `update.go`, `patch.go`, `delete.go`, `watch.go`, `rest.go`,
+//! `response.go`): the query parameters, body limits, content negotiation,
+//! watch framing, status codes and messages of kube-apiserver.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use kapi_endpoints::{ResourceHandler, ResourceInfo};
+//! use kapi_storage::memory::MemoryBackend;
+//! use kapi_storage::registry::{Store, Strategy};
+//! use kapi_storage::ObjectStore;
+//!
+//! #[derive(Debug)]
+//! struct ConfigMaps;
+//!
+//! impl Strategy for ConfigMaps {
+//!     fn namespace_scoped(&self) -> bool { true }
+//!     fn allow_create_on_update(&self) -> bool { false }
+//!     fn allow_unconditional_update(&self) -> bool { true }
+//! }
+//!
+//! let storage = ObjectStore::new(Arc::new(MemoryBackend::new()), "/registry");
+//! let store = Store::new(storage, "", "configmaps", "ConfigMap", Arc::new(ConfigMaps));
+//! let info = ResourceInfo::new("", "v1", "configmaps", "ConfigMap", true);
+//! let handler = ResourceHandler::new(info, Arc::new(store));
+//! # let _ = handler;
+//! ```
+//!
+//! Deliberate differences from Go, for now:
+//! - `fieldValidation` is accepted and treated as `Ignore`: unknown or
+//!   duplicate fields are neither warned about nor rejected;
+//! - strategic merge patches and server-side apply answer 415 listing the
+//!   patch types served (JSON patch and merge patch), as for a custom
+//!   resource without apply;
+//! - there are no Table or `PartialObjectMetadata` conversions: an
+//!   `Accept` that only asks for one is a 406;
+//! - no admission, no managedFields, no audit.
+//!
+//! This crate has no features.
+
+mod body;
+mod handler;
+mod info;
+mod options;
+mod patch;
+mod response;
+mod watch;
+
+pub use handler::{MAX_REQUEST_BODY_BYTES, ResourceHandler};
+pub use info::ResourceInfo;

@@ -1,0 +1,191 @@
+//! Writing responses: objects and lists in the negotiated media type, with
+//! `kind`/`apiVersion` set and `Warning` headers (Go: `response.go` and
+//! `responsewriters.WriteObjectNegotiated`).
+
+use bytes::{BufMut, Bytes, BytesMut};
+use http::{HeaderValue, StatusCode, header};
+use kapi_core::negotiation::{Endpoint, Negotiated, SUPPORTED_MEDIA_TYPES, negotiate_output};
+use kapi_core::{Body, Request, Response, StatusError};
+use kapi_storage::{Object, ObjectList};
+use serde_json::{Map, Value};
+
+use crate::info::ResourceInfo;
+
+/// The negotiated output of a request (Go: `NegotiateOutputMediaType` with
+/// the resource's restrictions).
+#[derive(Debug)]
+pub(crate) struct Output {
+    negotiated: Negotiated,
+    pretty: bool,
+}
+
+impl Output {
+    /// Negotiates the response media type; a conversion target (Table,
+    /// `PartialObjectMetadata`) is not served yet, so asking only for one
+    /// is a 406.
+    pub(crate) fn negotiate(request: &Request) -> Result<Self, StatusError> {
+        let accept = request.headers().get(header::ACCEPT);
+        let endpoint = Endpoint::Resource { table: false };
+        let negotiated = negotiate_output(accept, &SUPPORTED_MEDIA_TYPES, endpoint)?;
+        if negotiated.target.is_some() {
+            // A `PartialObjectMetadata` conversion: not served yet, so the
+            // same 406 as for any other unacceptable type.
+            let none = HeaderValue::from_static("application/x-kapi-none");
+            return Err(
+                negotiate_output(Some(&none), &SUPPORTED_MEDIA_TYPES, endpoint)
+                    .err()
+                    .unwrap_or_else(|| {
+                        StatusError::internal("negotiation accepted an unknown type")
+                    }),
+            );
+        }
+        Ok(Self::from(negotiated, request))
+    }
+
+    fn from(negotiated: Negotiated, request: &Request) -> Self {
+        let pretty = negotiated.pretty
+            || kapi_core::negotiation::wants_pretty(request.uri(), request.headers());
+        Self { negotiated, pretty }
+    }
+
+    /// A response with `value` as its body.
+    pub(crate) fn value(&self, status: StatusCode, value: &Value) -> Response {
+        match self.negotiated.media_type {
+            kapi_core::negotiation::MediaType::Yaml => match kapi_core::yaml::to_string(value) {
+                Ok(text) => self.bytes(status, Bytes::from(text)),
+                Err(err) => StatusError::internal(err).into_response(),
+            },
+            _ => {
+                let mut json = if self.pretty {
+                    serde_json::to_vec_pretty(value)
+                } else {
+                    serde_json::to_vec(value)
+                }
+                .unwrap_or_default();
+                json.push(b'\n');
+                self.bytes(status, Bytes::from(json))
+            }
+        }
+    }
+
+    /// A response with one object of the resource.
+    pub(crate) fn object(
+        &self,
+        status: StatusCode,
+        info: &ResourceInfo,
+        object: Value,
+    ) -> Response {
+        let object = with_type_meta(info, object);
+        self.value(status, &object)
+    }
+
+    /// A list response; in compact JSON the items' encoded bytes are
+    /// written as they are (Go writes each cached object's serialization).
+    pub(crate) fn list(&self, info: &ResourceInfo, list: &ObjectList) -> Response {
+        let json = matches!(
+            self.negotiated.media_type,
+            kapi_core::negotiation::MediaType::Json
+        );
+        if json && !self.pretty {
+            return self.bytes(StatusCode::OK, list_json(info, list));
+        }
+        let items: Vec<Value> = list
+            .items
+            .iter()
+            .map(|item| with_type_meta(info, item.value().clone()))
+            .collect();
+        let mut metadata = Map::new();
+        metadata.insert(
+            "resourceVersion".to_owned(),
+            Value::String(list.resource_version.to_string()),
+        );
+        if let Some(token) = &list.continue_token {
+            metadata.insert("continue".to_owned(), Value::String(token.clone()));
+        }
+        if let Some(remaining) = list.remaining_item_count {
+            metadata.insert("remainingItemCount".to_owned(), Value::from(remaining));
+        }
+        let value = serde_json::json!({
+            "kind": info.list_kind,
+            "apiVersion": info.api_version(),
+            "metadata": metadata,
+            "items": items,
+        });
+        self.value(StatusCode::OK, &value)
+    }
+
+    fn bytes(&self, status: StatusCode, body: Bytes) -> Response {
+        let mut response = Response::new(Body::from(body));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.negotiated.content_type()),
+        );
+        response
+    }
+}
+
+/// The compact JSON of a list: the envelope in Go's field order around each
+/// item's own bytes.
+fn list_json(info: &ResourceInfo, list: &ObjectList) -> Bytes {
+    let mut out = BytesMut::new();
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    out.put_slice(
+        format!(
+            r#"{{"kind":{},"apiVersion":{},"metadata":{{"resourceVersion":"{}""#,
+            quote(&info.list_kind),
+            quote(&info.api_version()),
+            list.resource_version
+        )
+        .as_bytes(),
+    );
+    if let Some(token) = &list.continue_token {
+        out.put_slice(format!(r#","continue":{}"#, quote(token)).as_bytes());
+    }
+    if let Some(remaining) = list.remaining_item_count {
+        out.put_slice(format!(r#","remainingItemCount":{remaining}"#).as_bytes());
+    }
+    out.put_slice(br#"},"items":["#);
+    for (i, item) in list.items.iter().enumerate() {
+        if i > 0 {
+            out.put_u8(b',');
+        }
+        out.put_slice(&object_json(info, item));
+    }
+    out.put_slice(b"]}\n");
+    out.freeze()
+}
+
+/// The JSON bytes of a stored object with the resource's `kind` and
+/// `apiVersion`: its own shared bytes when they already say so.
+pub(crate) fn object_json(info: &ResourceInfo, object: &Object) -> Bytes {
+    let value = object.value();
+    let api_version = info.api_version();
+    if value["kind"].as_str() == Some(info.kind.as_str())
+        && value["apiVersion"].as_str() == Some(api_version.as_str())
+    {
+        return object.json().clone();
+    }
+    let fixed = with_type_meta(info, value.clone());
+    Bytes::from(serde_json::to_vec(&fixed).unwrap_or_default())
+}
+
+/// Sets `kind` and `apiVersion` to the resource's.
+pub(crate) fn with_type_meta(info: &ResourceInfo, mut object: Value) -> Value {
+    if let Some(map) = object.as_object_mut() {
+        map.insert("kind".to_owned(), Value::String(info.kind.clone()));
+        map.insert("apiVersion".to_owned(), Value::String(info.api_version()));
+    }
+    object
+}
+
+/// Adds one `Warning: 299 - "<text>"` header per warning (Go:
+/// `warning.AddWarning` with the default agent `-`).
+pub(crate) fn add_warnings(response: &mut Response, warnings: Vec<String>) {
+    for warning in warnings {
+        let text = format!("299 - {}", kapi_core::go::quote(&warning));
+        if let Ok(value) = HeaderValue::from_str(&text) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+}
