@@ -25,6 +25,7 @@
 //!
 //! This crate has no features.
 
+mod api_group;
 mod chain;
 mod config;
 mod delegation;
@@ -34,6 +35,7 @@ mod lifecycle;
 mod server;
 mod storage_health;
 
+pub use api_group::{ApiGroupInfo, ResourceDiscovery, new_default_api_group_info};
 pub use chain::{BuildHandlerChainFn, default_build_handler_chain};
 pub use config::{CompletedConfig, Config};
 pub use delegation::{DelegationTarget, EmptyDelegate, new_empty_delegate};

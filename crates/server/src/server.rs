@@ -45,6 +45,7 @@ pub struct GenericApiServer {
     shutdown_timeout: Duration,
     shutdown_delay_duration: Duration,
     disabled_post_start_hooks: std::collections::BTreeSet<String>,
+    api_groups: crate::api_group::InstalledGroups,
 }
 
 /// Hooks and checks registered so far.
@@ -153,6 +154,7 @@ impl GenericApiServer {
             shutdown_timeout: config.shutdown_timeout,
             shutdown_delay_duration: config.shutdown_delay_duration,
             disabled_post_start_hooks: config.disabled_post_start_hooks,
+            api_groups: crate::api_group::InstalledGroups::default(),
         })
     }
 
@@ -164,6 +166,16 @@ impl GenericApiServer {
     /// The mux for non-API paths (Go: `Handler.NonGoRestfulMux`).
     pub fn mux(&self) -> &PathRecorderMux {
         &self.mux
+    }
+
+    /// The API groups installed (see `api_group.rs`).
+    pub(crate) fn api_groups(&self) -> &crate::api_group::InstalledGroups {
+        &self.api_groups
+    }
+
+    /// The delegate's handler, for paths this server does not own.
+    pub(crate) fn delegate_handler(&self) -> Option<BoxHandler> {
+        self.delegate.unprotected_handler()
     }
 
     /// The full handler, filters included.

@@ -10,7 +10,7 @@ use kapi_config::{
 use kapi_server::{Config, new_empty_delegate};
 use tracing_subscriber::EnvFilter;
 
-use crate::admin;
+use crate::{admin, builtin};
 
 /// Flags of `kapi serve`.
 #[derive(Debug, clap::Args)]
@@ -94,11 +94,12 @@ pub(crate) async fn run(mut args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(backend = backend.name(), "storage ready");
 
     let mut config = Config::default();
-    config.storage = Some(backend);
+    config.storage = Some(backend.clone());
     config.storage_healthcheck_timeout = args.storage.etcd_healthcheck_timeout;
     config.apply_serving(setup);
     config.apply_run_options(&args.run);
     let server = config.complete()?.new("kapi", new_empty_delegate())?;
+    builtin::install(&server, backend, &args.storage)?;
     server.prepare_run().run(stop).await?;
     Ok(())
 }

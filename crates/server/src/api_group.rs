@@ -1,0 +1,443 @@
+//! API groups: [`ApiGroupInfo`] (the resources of one group, by version),
+//! their installation on a [`GenericApiServer`] under `/api/<version>` or
+//! `/apis/<group>/<version>`, and the legacy discovery documents (`/api`,
+//! `/api/v1`, `/apis`, `/apis/<group>`, `/apis/<group>/<version>`).
+//!
+//! Mirrors `APIGroupInfo`, `NewDefaultAPIGroupInfo`, `InstallAPIGroup(s)`
+//! and `InstallLegacyAPIGroup` of `pkg/server/genericapiserver.go`, and the
+//! legacy handlers of `pkg/endpoints/discovery` (`root.go`, `group.go`,
+//! `version.go`, `legacy.go`).
+//!
+//! Deliberate differences from Go, for now:
+//! - `serverAddressByClientCIDRs` of `/api` names the address the client
+//!   used (the request's authority or `Host`), not `--advertise-address`;
+//! - aggregated discovery is not served: an `Accept` asking for
+//!   `APIGroupDiscoveryList` gets the legacy JSON, whose `Content-Type`
+//!   lacks the `g`/`v`/`as` parameters, so clients fall back to legacy
+//!   discovery;
+//! - on a server without a delegate, a path under `/api/` or `/apis/` that
+//!   names no installed group or version answers the 404 `Status` "the
+//!   server could not find the requested resource" (Go's last server
+//!   answers its index); with a delegate, such paths go to the delegate;
+//! - no `storageVersionHash`, no subresources in discovery yet.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use http::{HeaderValue, Method, StatusCode, header};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    APIGroup, APIGroupList, APIResource, APIResourceList, APIVersions, GroupVersionForDiscovery,
+    ServerAddressByClientCIDR,
+};
+use kapi_core::{
+    API_PREFIX, APIS_PREFIX, Body, BoxHandler, Request, RequestInfoResolver, Response, StatusError,
+    box_handler,
+};
+use kapi_endpoints::{ResourceHandler, ResourceInfo};
+use kapi_mux::PathRecorderMux;
+use kapi_storage::registry::Store;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::server::GenericApiServer;
+
+/// The resources of one API group, by version (Go: `APIGroupInfo`).
+#[derive(Debug, Clone)]
+pub struct ApiGroupInfo {
+    group: String,
+    prioritized_versions: Vec<String>,
+    resources: BTreeMap<String, Vec<InstalledResource>>,
+}
+
+/// What discovery says about a resource beyond its [`ResourceInfo`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ResourceDiscovery {
+    /// The singular name (`configmap`); defaults to the lowercased kind.
+    pub singular_name: String,
+    /// Short names (`cm`).
+    pub short_names: Vec<String>,
+    /// Categories (`all`).
+    pub categories: Vec<String>,
+}
+
+/// Makes an empty group whose versions are prioritized in the order their
+/// first resource is added (Go: `NewDefaultAPIGroupInfo`; `""` is the
+/// core group).
+pub fn new_default_api_group_info(group: &str) -> ApiGroupInfo {
+    ApiGroupInfo {
+        group: group.to_owned(),
+        prioritized_versions: Vec::new(),
+        resources: BTreeMap::new(),
+    }
+}
+
+impl ApiGroupInfo {
+    /// The group's name (`""` for the core group).
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// The versions served, most preferred first.
+    pub fn prioritized_versions(&self) -> &[String] {
+        &self.prioritized_versions
+    }
+
+    /// Serves `info` at `version` from `store`, and hands back its
+    /// discovery details to fill in (short names, categories).
+    pub fn add_resource(
+        &mut self,
+        version: &str,
+        info: ResourceInfo,
+        store: Arc<Store>,
+    ) -> &mut ResourceDiscovery {
+        if !self.prioritized_versions.iter().any(|v| v == version) {
+            self.prioritized_versions.push(version.to_owned());
+        }
+        let discovery = ResourceDiscovery {
+            singular_name: info.kind.to_lowercase(),
+            ..ResourceDiscovery::default()
+        };
+        let resources = self.resources.entry(version.to_owned()).or_default();
+        resources.push(InstalledResource {
+            handler: ResourceHandler::new(info, store),
+            discovery,
+        });
+        let last = resources.len() - 1;
+        &mut resources[last].discovery
+    }
+}
+
+impl GenericApiServer {
+    /// Serves the core group under `api_prefix` (`/api`): `/api` lists its
+    /// versions, `/api/<version>` its resources, and requests below reach
+    /// the resources' endpoints (Go: `InstallLegacyAPIGroup`).
+    pub fn install_legacy_api_group(&self, api_prefix: &str, info: ApiGroupInfo) -> Result<()> {
+        if !info.group.is_empty() {
+            return Err(invalid(
+                &info.group,
+                "the legacy API group must be the core group",
+            ));
+        }
+        let prefix = api_prefix.trim_end_matches('/').to_owned();
+        if !prefix.starts_with('/') || prefix.len() < 2 {
+            return Err(invalid(
+                &info.group,
+                &format!("invalid legacy API prefix {api_prefix:?}"),
+            ));
+        }
+        let versions = served_versions(&info)?;
+        self.install_fallbacks();
+        let mux = self.mux();
+        mux.handle(&prefix, legacy_versions_handler(versions.clone()));
+        for version in &versions {
+            let resources = info.resources[version].clone();
+            install_version(
+                mux,
+                &format!("{prefix}/{version}"),
+                version,
+                resources,
+                true,
+            );
+        }
+        Ok(())
+    }
+
+    /// Serves `info` under `/apis/<group>/<version>` and adds it to `/apis`
+    /// (Go: `InstallAPIGroup`).
+    pub fn install_api_group(&self, info: ApiGroupInfo) -> Result<()> {
+        if info.group.is_empty() {
+            return Err(invalid(
+                &info.group,
+                "the core group is installed with install_legacy_api_group",
+            ));
+        }
+        let versions = served_versions(&info)?;
+        self.install_fallbacks();
+        let group_versions: Vec<GroupVersionForDiscovery> = versions
+            .iter()
+            .map(|version| GroupVersionForDiscovery {
+                group_version: format!("{}/{version}", info.group),
+                version: version.clone(),
+            })
+            .collect();
+        let group = APIGroup {
+            name: info.group.clone(),
+            preferred_version: group_versions.first().cloned(),
+            server_address_by_client_cidrs: None,
+            versions: group_versions,
+        };
+        let mux = self.mux();
+        let group_path = format!("{APIS_PREFIX}/{}", info.group);
+        for version in &versions {
+            let resources = info.resources[version].clone();
+            install_version(
+                mux,
+                &format!("{group_path}/{version}"),
+                &format!("{}/{version}", info.group),
+                resources,
+                false,
+            );
+        }
+        mux.handle(&group_path, json_handler(to_json(&group)));
+        let mut groups = self.api_groups().groups();
+        groups.retain(|existing| existing.name != group.name);
+        groups.push(group);
+        Ok(())
+    }
+
+    /// Installs each group with [`install_api_group`](Self::install_api_group)
+    /// (Go: `InstallAPIGroups`).
+    pub fn install_api_groups(&self, infos: Vec<ApiGroupInfo>) -> Result<()> {
+        infos
+            .into_iter()
+            .try_for_each(|info| self.install_api_group(info))
+    }
+
+    /// Registers `/apis` and the `/api/` and `/apis/` fallbacks, once.
+    fn install_fallbacks(&self) {
+        let state = self.api_groups();
+        let mut installed = state.installed.lock().unwrap_or_else(|e| e.into_inner());
+        if *installed {
+            return;
+        }
+        *installed = true;
+        let mux = self.mux();
+        mux.handle(APIS_PREFIX, group_list_handler(state.clone()));
+        let fallback = self
+            .delegate_handler()
+            .unwrap_or_else(|| box_handler(tower::service_fn(not_found)));
+        for prefix in [API_PREFIX, APIS_PREFIX] {
+            // The prefixes are constants ending in "/", which the mux accepts.
+            let _ = mux.unlisted_handle_prefix(&format!("{prefix}/"), fallback.clone());
+        }
+    }
+}
+
+/// The groups installed on a server, shared with its `/apis` handler.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InstalledGroups {
+    groups: Arc<Mutex<Vec<APIGroup>>>,
+    installed: Arc<Mutex<bool>>,
+}
+
+impl InstalledGroups {
+    fn groups(&self) -> MutexGuard<'_, Vec<APIGroup>> {
+        self.groups.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One resource of a group version: its endpoints and discovery details.
+#[derive(Debug, Clone)]
+struct InstalledResource {
+    handler: ResourceHandler,
+    discovery: ResourceDiscovery,
+}
+
+/// The resources of one group version, by resource name.
+struct VersionResources {
+    resources: BTreeMap<String, ResourceHandler>,
+    resolver: RequestInfoResolver,
+}
+
+impl fmt::Debug for VersionResources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VersionResources")
+            .field("resources", &self.resources.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The versions of `info` that have resources, in priority order.
+fn served_versions(info: &ApiGroupInfo) -> Result<Vec<String>> {
+    let versions: Vec<String> = info
+        .prioritized_versions
+        .iter()
+        .filter(|v| info.resources.get(*v).is_some_and(|r| !r.is_empty()))
+        .cloned()
+        .collect();
+    if versions.is_empty() {
+        return Err(invalid(&info.group, "no resources"));
+    }
+    Ok(versions)
+}
+
+/// Serves `<path>` (the `APIResourceList`) and `<path>/…` (the resources).
+fn install_version(
+    mux: &PathRecorderMux,
+    path: &str,
+    group_version: &str,
+    resources: Vec<InstalledResource>,
+    legacy: bool,
+) {
+    let list = APIResourceList {
+        group_version: group_version.to_owned(),
+        resources: resources.iter().map(api_resource).collect(),
+    };
+    let mut body = to_json(&list);
+    if legacy {
+        // Go writes the legacy documents without an apiVersion.
+        strip_api_version(&mut body);
+    }
+    mux.handle(path, json_handler(body));
+    let version = Arc::new(VersionResources {
+        resources: resources
+            .into_iter()
+            .map(|r| (r.handler.info().resource.clone(), r.handler))
+            .collect(),
+        resolver: RequestInfoResolver::default(),
+    });
+    let handler = box_handler(tower::service_fn(move |request: Request| {
+        let version = version.clone();
+        async move { Ok::<_, std::convert::Infallible>(serve_resource(&version, request).await) }
+    }));
+    // The prefix ends in "/", the only thing the mux checks.
+    let _ = mux.unlisted_handle_prefix(&format!("{path}/"), handler);
+}
+
+fn invalid(group: &str, reason: &str) -> Error {
+    Error::InvalidConfig(format!("api group {group:?}: {reason}"))
+}
+
+/// Routes a request below a group version to its resource's endpoints.
+async fn serve_resource(version: &VersionResources, request: Request) -> Response {
+    let info = match version.resolver.resolve(request.method(), request.uri()) {
+        Ok(info) => info,
+        Err(err) => return StatusError::internal(err).into_response(),
+    };
+    if !info.is_resource_request {
+        return StatusError::not_found_generic().into_response();
+    }
+    match version.resources.get(&info.resource) {
+        Some(handler) => handler.serve(&info, request).await,
+        None => StatusError::not_found_generic().into_response(),
+    }
+}
+
+/// The discovery entry of one resource (verbs sorted, as Go lists them).
+fn api_resource(resource: &InstalledResource) -> APIResource {
+    let info = resource.handler.info();
+    let mut verbs = info.verbs.clone();
+    verbs.sort();
+    let discovery = &resource.discovery;
+    APIResource {
+        name: info.resource.clone(),
+        singular_name: discovery.singular_name.clone(),
+        namespaced: info.namespaced,
+        kind: info.kind.clone(),
+        verbs,
+        short_names: (!discovery.short_names.is_empty()).then(|| discovery.short_names.clone()),
+        categories: (!discovery.categories.is_empty()).then(|| discovery.categories.clone()),
+        ..APIResource::default()
+    }
+}
+
+/// `/api`: the `APIVersions` of the core group.
+fn legacy_versions_handler(versions: Vec<String>) -> BoxHandler {
+    box_handler(tower::service_fn(move |request: Request| {
+        let versions = versions.clone();
+        async move {
+            let response = if request.method() != Method::GET && request.method() != Method::HEAD {
+                StatusError::not_found_generic().into_response()
+            } else {
+                let address = client_address(&request);
+                let document = APIVersions {
+                    versions,
+                    server_address_by_client_cidrs: vec![ServerAddressByClientCIDR {
+                        client_cidr: "0.0.0.0/0".to_owned(),
+                        server_address: address,
+                    }],
+                };
+                let mut body = to_json(&document);
+                strip_api_version(&mut body);
+                json_response(&body)
+            };
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    }))
+}
+
+/// `/apis`: the `APIGroupList` of the installed groups.
+fn group_list_handler(state: InstalledGroups) -> BoxHandler {
+    box_handler(tower::service_fn(move |request: Request| {
+        let state = state.clone();
+        async move {
+            let response = if request.method() != Method::GET && request.method() != Method::HEAD {
+                StatusError::not_found_generic().into_response()
+            } else {
+                let groups = state.groups().clone();
+                let mut body = to_json(&APIGroupList { groups });
+                // k8s-openapi types each item; Go's list items carry no type.
+                if let Some(items) = body["groups"].as_array_mut() {
+                    for item in items {
+                        if let Value::Object(map) = item {
+                            map.remove("kind");
+                            map.remove("apiVersion");
+                        }
+                    }
+                }
+                json_response(&body)
+            };
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    }))
+}
+
+/// A fixed JSON document, for GET (and HEAD); other methods are 404 as
+/// go-restful answers a route that does not match.
+fn json_handler(body: Value) -> BoxHandler {
+    let body = Arc::new(body);
+    box_handler(tower::service_fn(move |request: Request| {
+        let body = body.clone();
+        async move {
+            let response = if request.method() != Method::GET && request.method() != Method::HEAD {
+                StatusError::not_found_generic().into_response()
+            } else {
+                json_response(&body)
+            };
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    }))
+}
+
+async fn not_found(_request: Request) -> Result<Response, std::convert::Infallible> {
+    Ok(StatusError::not_found_generic().into_response())
+}
+
+/// The host:port the client reached us at: the URI's authority (HTTP/2) or
+/// the `Host` header (HTTP/1.1).
+fn client_address(request: &Request) -> String {
+    if let Some(authority) = request.uri().authority() {
+        return authority.to_string();
+    }
+    request
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn to_json<T: Serialize>(document: &T) -> Value {
+    // k8s-openapi's discovery types serialize to JSON without fail.
+    serde_json::to_value(document).unwrap_or(Value::Null)
+}
+
+fn strip_api_version(body: &mut Value) {
+    if let Value::Object(map) = body {
+        map.remove("apiVersion");
+    }
+}
+
+fn json_response(body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = StatusCode::OK;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
