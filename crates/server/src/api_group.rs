@@ -6,15 +6,16 @@
 //! Mirrors `APIGroupInfo`, `NewDefaultAPIGroupInfo`, `InstallAPIGroup(s)`
 //! and `InstallLegacyAPIGroup` of `pkg/server/genericapiserver.go`, and the
 //! legacy handlers of `pkg/endpoints/discovery` (`root.go`, `group.go`,
-//! `version.go`, `legacy.go`).
+//! `version.go`, `legacy.go`). Aggregated discovery, chosen on `/api` and
+//! `/apis` by the `Accept` header, lives in [`aggregated`]; its document is
+//! computed on each request from the groups installed so far, so a group
+//! installed later shows at once.
 //!
 //! Deliberate differences from Go, for now:
 //! - `serverAddressByClientCIDRs` of `/api` names the address the client
 //!   used (the request's authority or `Host`), not `--advertise-address`;
-//! - aggregated discovery is not served: an `Accept` asking for
-//!   `APIGroupDiscoveryList` gets the legacy JSON, whose `Content-Type`
-//!   lacks the `g`/`v`/`as` parameters, so clients fall back to legacy
-//!   discovery;
+//! - the legacy documents are always written as JSON (an `Accept` that
+//!   allows neither JSON nor YAML is still 406, as in Go);
 //! - on a server without a delegate, a path under `/api/` or `/apis/` that
 //!   names no installed group or version answers the 404 `Status` "the
 //!   server could not find the requested resource" (Go's last server
@@ -30,6 +31,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     APIGroup, APIGroupList, APIResource, APIResourceList, APIVersions, GroupVersionForDiscovery,
     ServerAddressByClientCIDR,
 };
+use kapi_core::negotiation::{Endpoint, SUPPORTED_MEDIA_TYPES, negotiate_output};
 use kapi_core::{
     API_PREFIX, APIS_PREFIX, Body, BoxHandler, Request, RequestInfoResolver, Response, StatusError,
     box_handler,
@@ -41,6 +43,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+
+mod aggregated;
 use crate::server::GenericApiServer;
 
 /// The resources of one API group, by version (Go: `APIGroupInfo`).
@@ -131,7 +135,8 @@ impl GenericApiServer {
         let versions = served_versions(&info)?;
         self.install_fallbacks();
         let mux = self.mux();
-        mux.handle(&prefix, legacy_versions_handler(versions.clone()));
+        let core = aggregated::group_discovery("", version_resources(&info, &versions));
+        mux.handle(&prefix, legacy_versions_handler(versions.clone(), core));
         for version in &versions {
             let resources = info.resources[version].clone();
             install_version(
@@ -182,9 +187,11 @@ impl GenericApiServer {
             );
         }
         mux.handle(&group_path, json_handler(to_json(&group)));
+        let discovery =
+            aggregated::group_discovery(&info.group, version_resources(&info, &versions));
         let mut groups = self.api_groups().groups();
-        groups.retain(|existing| existing.name != group.name);
-        groups.push(group);
+        groups.retain(|existing| existing.0.name != group.name);
+        groups.push((group, discovery));
         Ok(())
     }
 
@@ -216,15 +223,16 @@ impl GenericApiServer {
     }
 }
 
-/// The groups installed on a server, shared with its `/apis` handler.
+/// The groups installed on a server, in installation order, with their
+/// aggregated discovery entries; shared with its `/apis` handler.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct InstalledGroups {
-    groups: Arc<Mutex<Vec<APIGroup>>>,
+    groups: Arc<Mutex<Vec<(APIGroup, aggregated::GroupDiscovery)>>>,
     installed: Arc<Mutex<bool>>,
 }
 
 impl InstalledGroups {
-    fn groups(&self) -> MutexGuard<'_, Vec<APIGroup>> {
+    fn groups(&self) -> MutexGuard<'_, Vec<(APIGroup, aggregated::GroupDiscovery)>> {
         self.groups.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -262,6 +270,17 @@ fn served_versions(info: &ApiGroupInfo) -> Result<Vec<String>> {
         return Err(invalid(&info.group, "no resources"));
     }
     Ok(versions)
+}
+
+/// The served `versions` of `info` with their resources, for discovery.
+fn version_resources<'a>(
+    info: &'a ApiGroupInfo,
+    versions: &'a [String],
+) -> impl Iterator<Item = (&'a str, &'a [InstalledResource])> {
+    versions.iter().map(|version| {
+        let resources = info.resources.get(version).map_or(&[][..], Vec::as_slice);
+        (version.as_str(), resources)
+    })
 }
 
 /// Serves `<path>` (the `APIResourceList`) and `<path>/…` (the resources).
@@ -334,13 +353,20 @@ fn api_resource(resource: &InstalledResource) -> APIResource {
     }
 }
 
-/// `/api`: the `APIVersions` of the core group.
-fn legacy_versions_handler(versions: Vec<String>) -> BoxHandler {
+/// `/api`: the `APIVersions` of the core group, or its aggregated
+/// discovery when the `Accept` header asks for it.
+fn legacy_versions_handler(versions: Vec<String>, core: aggregated::GroupDiscovery) -> BoxHandler {
+    let core = Arc::new([core]);
     box_handler(tower::service_fn(move |request: Request| {
         let versions = versions.clone();
+        let core = core.clone();
         async move {
             let response = if request.method() != Method::GET && request.method() != Method::HEAD {
                 StatusError::not_found_generic().into_response()
+            } else if let Some(response) = aggregated::serve(&request, &core[..]) {
+                response
+            } else if let Err(err) = negotiate_legacy(&request) {
+                err.into_response()
             } else {
                 let address = client_address(&request);
                 let document = APIVersions {
@@ -359,15 +385,20 @@ fn legacy_versions_handler(versions: Vec<String>) -> BoxHandler {
     }))
 }
 
-/// `/apis`: the `APIGroupList` of the installed groups.
+/// `/apis`: the `APIGroupList` of the installed groups, or their
+/// aggregated discovery when the `Accept` header asks for it.
 fn group_list_handler(state: InstalledGroups) -> BoxHandler {
     box_handler(tower::service_fn(move |request: Request| {
         let state = state.clone();
         async move {
+            let (groups, discovery): (Vec<_>, Vec<_>) = state.groups().iter().cloned().unzip();
             let response = if request.method() != Method::GET && request.method() != Method::HEAD {
                 StatusError::not_found_generic().into_response()
+            } else if let Some(response) = aggregated::serve(&request, &discovery) {
+                response
+            } else if let Err(err) = negotiate_legacy(&request) {
+                err.into_response()
             } else {
-                let groups = state.groups().clone();
                 let mut body = to_json(&APIGroupList { groups });
                 // k8s-openapi types each item; Go's list items carry no type.
                 if let Some(items) = body["groups"].as_array_mut() {
@@ -400,6 +431,18 @@ fn json_handler(body: Value) -> BoxHandler {
             Ok::<_, std::convert::Infallible>(response)
         }
     }))
+}
+
+/// The 406 of a legacy discovery document whose `Accept` allows none of
+/// the served media types (Go writes them with the default endpoint
+/// restrictions, so a `v2beta1`-only aggregated `Accept` ends here).
+fn negotiate_legacy(request: &Request) -> Result<(), StatusError> {
+    negotiate_output(
+        request.headers().get(header::ACCEPT),
+        &SUPPORTED_MEDIA_TYPES,
+        Endpoint::Plain,
+    )
+    .map(drop)
 }
 
 async fn not_found(_request: Request) -> Result<Response, std::convert::Infallible> {

@@ -1,7 +1,9 @@
 //! API groups installed on a `GenericApiServer`, driven through its full
 //! handler in process: the legacy discovery documents (exact JSON), CRUD
 //! through the routed resource paths of the core group and of a named
-//! group, and the 404s for what is not installed.
+//! group, the 404s for what is not installed, and aggregated discovery
+//! (exact bodies, headers, `ETag` and 304, the legacy fallback, the 406 of a
+//! `v2beta1`-only `Accept`).
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use kapi_storage::ObjectStore;
 use kapi_storage::memory::MemoryBackend;
 use kapi_storage::registry::{Store, Strategy};
 use serde_json::{Value, json};
+use sha2::Digest as _;
 use tower::ServiceExt as _;
 
 #[derive(Debug)]
@@ -235,26 +238,273 @@ async fn group_discovery_documents() {
     }
 }
 
+/// kubectl 1.32's `Accept` for discovery (client-go's aggregated discovery).
+const KUBECTL_ACCEPT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+const V2_ACCEPT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// The raw response to a GET of `path` with the given request headers.
+async fn get_raw(
+    handler: &BoxHandler,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, http::HeaderMap, Vec<u8>) {
+    let mut request = http::Request::builder()
+        .uri(path)
+        .header("host", "127.0.0.1:6443");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = handler
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, bytes.to_vec())
+}
+
+/// GETs `path` with `accept` and checks an aggregated answer: its headers,
+/// its exact body, and that its `ETag` is the quoted uppercase hex SHA-512
+/// of the untyped list (as Go hashes it). Returns the `ETag`.
+async fn check_aggregated(handler: &BoxHandler, path: &str, accept: &str, body: &str) -> String {
+    let (status, headers, bytes) = get_raw(handler, path, &[("accept", accept)]).await;
+    let text = String::from_utf8(bytes).unwrap();
+    assert_eq!(status, StatusCode::OK, "{path}: {text}");
+    assert_eq!(headers["content-type"], AGGREGATED_CONTENT_TYPE, "{path}");
+    assert_eq!(headers["vary"], "Accept", "{path}");
+    assert_eq!(headers["cache-control"], "public", "{path}");
+    assert_eq!(text, body, "{path}");
+    let untyped = body
+        .replacen(
+            r#""kind":"APIGroupDiscoveryList","apiVersion":"apidiscovery.k8s.io/v2","#,
+            "",
+            1,
+        )
+        .trim_end()
+        .to_owned();
+    let digest = sha2::Sha512::digest(untyped.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    assert_eq!(etag, format!("\"{hex}\""), "{path}");
+    etag
+}
+
+fn verbs_json(verbs: &[&str]) -> String {
+    serde_json::to_string(verbs).unwrap()
+}
+
+fn core_discovery_body() -> String {
+    let verbs = verbs_json(&ALL_VERBS);
+    format!(
+        concat!(
+            r#"{{"kind":"APIGroupDiscoveryList","apiVersion":"apidiscovery.k8s.io/v2","metadata":{{}},"items":[{{"metadata":{{}},"versions":[{{"version":"v1","resources":["#,
+            r#"{{"resource":"configmaps","responseKind":{{"group":"","version":"v1","kind":"ConfigMap"}},"scope":"Namespaced","singularResource":"configmap","verbs":{verbs},"shortNames":["cm"]}},"#,
+            r#"{{"resource":"namespaces","responseKind":{{"group":"","version":"v1","kind":"Namespace"}},"scope":"Cluster","singularResource":"namespace","verbs":{verbs},"shortNames":["ns"]}}"#,
+            r#"],"freshness":"Current"}}]}}]}}"#,
+            "\n"
+        ),
+        verbs = verbs
+    )
+}
+
+/// The `/apis` item of `example.com` (`widgets` at v1 and v1beta1).
+fn widget_discovery_item() -> String {
+    let verbs = verbs_json(&["create", "get", "list"]);
+    let version = |v: &str| {
+        format!(
+            r#"{{"version":"{v}","resources":[{{"resource":"widgets","responseKind":{{"group":"example.com","version":"{v}","kind":"Widget"}},"scope":"Namespaced","singularResource":"widget","verbs":{verbs},"categories":["all"]}}],"freshness":"Current"}}"#
+        )
+    };
+    format!(
+        r#"{{"metadata":{{"name":"example.com"}},"versions":[{},{}]}}"#,
+        version("v1"),
+        version("v1beta1")
+    )
+}
+
+fn apis_discovery_body(items: &[String]) -> String {
+    format!(
+        "{{\"kind\":\"APIGroupDiscoveryList\",\"apiVersion\":\"apidiscovery.k8s.io/v2\",\"metadata\":{{}},\"items\":[{}]}}\n",
+        items.join(",")
+    )
+}
+
 #[tokio::test]
-async fn aggregated_discovery_requests_get_the_legacy_documents() {
+async fn aggregated_discovery_documents() {
+    let handler = server(true).handler();
+    for accept in [V2_ACCEPT, KUBECTL_ACCEPT] {
+        check_aggregated(&handler, "/api", accept, &core_discovery_body()).await;
+        check_aggregated(
+            &handler,
+            "/apis",
+            accept,
+            &apis_discovery_body(&[widget_discovery_item()]),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn aggregated_discovery_answers_a_matching_if_none_match_with_304() {
     let handler = server(true).handler();
     for path in ["/api", "/apis"] {
-        let request = http::Request::builder()
-            .uri(path)
-            .header(
-                "accept",
-                "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json",
+        let (_, headers, _) = get_raw(&handler, path, &[("accept", KUBECTL_ACCEPT)]).await;
+        let etag = headers["etag"].to_str().unwrap().to_owned();
+
+        let (status, headers, body) = get_raw(
+            &handler,
+            path,
+            &[("accept", KUBECTL_ACCEPT), ("if-none-match", &etag)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED, "{path}");
+        assert!(body.is_empty(), "{path}");
+        assert_eq!(headers["etag"], etag.as_str(), "{path}");
+        assert_eq!(headers["vary"], "Accept", "{path}");
+        assert_eq!(headers["cache-control"], "public", "{path}");
+
+        // Go compares the header verbatim: an unquoted or other tag is a miss.
+        let unquoted = etag.trim_matches('"').to_owned();
+        for other in [unquoted.as_str(), "\"0\"", "*"] {
+            let (status, _, body) = get_raw(
+                &handler,
+                path,
+                &[("accept", KUBECTL_ACCEPT), ("if-none-match", other)],
             )
-            .body(Body::empty())
-            .unwrap();
-        let response = handler.clone().oneshot(request).await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
+            .await;
+            assert_eq!(status, StatusCode::OK, "{path} {other}");
+            assert!(!body.is_empty(), "{path} {other}");
+        }
+        // The legacy document ignores If-None-Match.
+        let (status, headers, _) = get_raw(&handler, path, &[("if-none-match", &etag)]).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(headers.get("etag").is_none(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn discovery_without_the_aggregated_accept_is_legacy() {
+    let handler = server(true).handler();
+    let check = |path: &'static str, accept: Option<&'static str>, kind: &'static str| {
+        let handler = handler.clone();
+        async move {
+            let headers: Vec<(&str, &str)> = accept.map(|a| ("accept", a)).into_iter().collect();
+            let (status, headers, body) = get_raw(&handler, path, &headers).await;
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(status, StatusCode::OK, "{path} {accept:?}: {body}");
+            assert_eq!(
+                headers["content-type"], "application/json",
+                "{path} {accept:?}"
+            );
+            assert_eq!(body["kind"], kind, "{path} {accept:?}");
+            for name in ["etag", "vary"] {
+                assert!(headers.get(name).is_none(), "{path} {accept:?} {name}");
+            }
+            // WithCacheControl's default, which aggregated discovery overrides.
+            assert_eq!(
+                headers["cache-control"], "no-cache, private",
+                "{path} {accept:?}"
+            );
+        }
+    };
+    for (path, kind) in [("/api", "APIVersions"), ("/apis", "APIGroupList")] {
+        for accept in [
+            None,
+            Some("application/json"),
+            Some("*/*"),
+            Some("application/json;as=Table;v=v1;g=meta.k8s.io,application/json"),
+        ] {
+            check(path, accept, kind).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_v2beta1_only_accept_is_not_acceptable() {
+    let handler = server(true).handler();
+    for path in ["/api", "/apis"] {
+        let (status, headers, body) = get_raw(
+            &handler,
+            path,
+            &[(
+                "accept",
+                "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList",
+            )],
+        )
+        .await;
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, StatusCode::NOT_ACCEPTABLE, "{path}: {body}");
+        assert_eq!(headers["content-type"], "application/json", "{path}");
         assert_eq!(
-            response.headers()["content-type"],
-            "application/json",
+            body,
+            json!({
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+                "reason": "NotAcceptable",
+                "code": 406,
+            }),
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn aggregated_discovery_follows_groups_installed_later() {
+    let server = server(false);
+    let handler = server.handler();
+    let empty = check_aggregated(&handler, "/apis", V2_ACCEPT, &apis_discovery_body(&[])).await;
+
+    server.install_api_group(widget_group()).unwrap();
+    let storage = ObjectStore::new(Arc::new(MemoryBackend::new()), "/registry");
+    let mut gadgets = new_default_api_group_info("a.example");
+    for version in ["v1alpha1", "v2", "v1beta1", "v1"] {
+        let mut info = ResourceInfo::new("a.example", version, "gadgets", "Gadget", false);
+        info.verbs = vec!["list".to_owned(), "get".to_owned()];
+        gadgets.add_resource(
+            version,
+            info,
+            store(&storage, "a.example", "gadgets", "Gadget", false),
+        );
+    }
+    server.install_api_group(gadgets).unwrap();
+
+    // Groups by name (Go's equal default priorities), versions in
+    // Kubernetes order whatever the installation order.
+    let verbs = verbs_json(&["get", "list"]);
+    let gadget_versions: Vec<String> = ["v2", "v1", "v1beta1", "v1alpha1"]
+        .iter()
+        .map(|v| {
+            format!(
+                r#"{{"version":"{v}","resources":[{{"resource":"gadgets","responseKind":{{"group":"a.example","version":"{v}","kind":"Gadget"}},"scope":"Cluster","singularResource":"gadget","verbs":{verbs}}}],"freshness":"Current"}}"#
+            )
+        })
+        .collect();
+    let gadget_item = format!(
+        r#"{{"metadata":{{"name":"a.example"}},"versions":[{}]}}"#,
+        gadget_versions.join(",")
+    );
+    let full = check_aggregated(
+        &handler,
+        "/apis",
+        V2_ACCEPT,
+        &apis_discovery_body(&[gadget_item, widget_discovery_item()]),
+    )
+    .await;
+    assert_ne!(empty, full);
+    let (status, _, _) = get_raw(
+        &handler,
+        "/apis",
+        &[("accept", V2_ACCEPT), ("if-none-match", &empty)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test]
