@@ -1,19 +1,30 @@
-//! The built-in resources of `kapi serve`: the core/v1 `configmaps` and
-//! `namespaces` strategies, their stores and their installation under
-//! `/api`, and the post-start hook that creates the `default` namespace.
+//! The built-in resources of `kapi serve` and their installation: core/v1
+//! `configmaps`, `namespaces`, `secrets`, `serviceaccounts` and `events`
+//! under `/api`; `coordination.k8s.io/v1` leases, `events.k8s.io/v1`
+//! events and the `rbac.authorization.k8s.io/v1` roles and bindings under
+//! `/apis`; the post-start hook that creates the `default` namespace; and
+//! the configmap and namespace strategies (the others live in the
+//! submodules, one per resource family).
 //!
-//! Mirrors the configmap and namespace strategies of
-//! `k8s.io/kubernetes/pkg/registry/core/{configmap,namespace}` and the part
-//! of kube-apiserver's `bootstrap-controller` that ensures the `default`
+//! Mirrors the strategies of `k8s.io/kubernetes/pkg/registry/...`, the
+//! discovery metadata kube-apiserver advertises for them, and the part of
+//! kube-apiserver's `bootstrap-controller` that ensures the `default`
 //! namespace.
+
+mod core_v1;
+mod events;
+mod lease;
+mod rbac;
+mod secret;
 
 use std::sync::Arc;
 
 use kapi_config::StorageOptions;
 use kapi_core::StatusReason;
+use kapi_core::field::{Error, ErrorList, Path};
 use kapi_core::validation::{self, NameValidator};
 use kapi_endpoints::ResourceInfo;
-use kapi_server::{GenericApiServer, HookError, new_default_api_group_info};
+use kapi_server::{ApiGroupInfo, GenericApiServer, HookError, new_default_api_group_info};
 use kapi_storage::registry::{CreateOptions, RequestContext, Store, Strategy};
 use kapi_storage::{Backend, CacherOptions, ObjectStore};
 use serde_json::{Value, json};
@@ -21,44 +32,176 @@ use serde_json::{Value, json};
 /// The name of the post-start hook that creates the `default` namespace.
 const DEFAULT_NAMESPACE_HOOK: &str = "create-default-namespace";
 
-/// Installs core/v1 `configmaps` and `namespaces` on `server`, and the hook
-/// that creates the `default` namespace.
+/// Installs the built-in resources on `server`, and the hook that creates
+/// the `default` namespace.
 pub(crate) fn install(
     server: &GenericApiServer,
     backend: Arc<dyn Backend>,
     storage: &StorageOptions,
 ) -> anyhow::Result<()> {
     let objects = ObjectStore::new(backend, &storage.etcd_prefix);
-    let store = |resource: &str, kind: &str, strategy: Arc<dyn Strategy>| {
-        let store = Store::new(objects.clone(), "", resource, kind, strategy);
+    let store = |group: &str, resource: &str, kind: &str, strategy: Arc<dyn Strategy>| {
+        let store = Store::new(objects.clone(), group, resource, kind, strategy);
         Arc::new(if storage.watch_cache {
             store.with_watch_cache(CacherOptions::default())
         } else {
             store
         })
     };
-    let configmaps = store("configmaps", "ConfigMap", Arc::new(ConfigMapStrategy));
-    let namespaces = store("namespaces", "Namespace", Arc::new(NamespaceStrategy));
+    let namespaces = store("", "namespaces", "Namespace", Arc::new(NamespaceStrategy));
 
     let mut core = new_default_api_group_info("");
-    core.add_resource(
-        "v1",
-        ResourceInfo::new("", "v1", "configmaps", "ConfigMap", true),
-        configmaps,
-    )
-    .short_names = vec!["cm".to_owned()];
+    let add = |info: &mut ApiGroupInfo, spec: Resource, strategy: Arc<dyn Strategy>| {
+        let namespaced = strategy.namespace_scoped();
+        let group = info.group().to_owned();
+        let store = store(&group, spec.resource, spec.kind, strategy);
+        let resource =
+            ResourceInfo::new(&group, spec.version, spec.resource, spec.kind, namespaced);
+        info.add_resource(spec.version, resource, store).short_names = spec
+            .short_names
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect();
+    };
+    add(
+        &mut core,
+        Resource::v1("configmaps", "ConfigMap", &["cm"]),
+        Arc::new(ConfigMapStrategy),
+    );
     core.add_resource(
         "v1",
         ResourceInfo::new("", "v1", "namespaces", "Namespace", false),
         namespaces.clone(),
     )
     .short_names = vec!["ns".to_owned()];
+    add(
+        &mut core,
+        Resource::v1("secrets", "Secret", &[]),
+        Arc::new(secret::SecretStrategy),
+    );
+    add(
+        &mut core,
+        Resource::v1("serviceaccounts", "ServiceAccount", &["sa"]),
+        Arc::new(core_v1::ServiceAccountStrategy),
+    );
+    add(
+        &mut core,
+        Resource::v1("events", "Event", &["ev"]),
+        Arc::new(core_v1::EventStrategy),
+    );
+
+    let mut coordination = new_default_api_group_info("coordination.k8s.io");
+    add(
+        &mut coordination,
+        Resource::v1("leases", "Lease", &[]),
+        Arc::new(lease::LeaseStrategy),
+    );
+
+    let mut events = new_default_api_group_info("events.k8s.io");
+    add(
+        &mut events,
+        Resource::v1("events", "Event", &["ev"]),
+        Arc::new(events::EventsV1Strategy),
+    );
+
+    let mut rbac = new_default_api_group_info(rbac::GROUP);
+    for (resource, kind, namespaced) in [
+        ("roles", "Role", true),
+        ("clusterroles", "ClusterRole", false),
+    ] {
+        let strategy = Arc::new(rbac::RoleStrategy { namespaced });
+        add(&mut rbac, Resource::v1(resource, kind, &[]), strategy);
+    }
+    for (resource, kind, namespaced) in [
+        ("rolebindings", "RoleBinding", true),
+        ("clusterrolebindings", "ClusterRoleBinding", false),
+    ] {
+        let strategy = Arc::new(rbac::BindingStrategy { namespaced });
+        add(&mut rbac, Resource::v1(resource, kind, &[]), strategy);
+    }
+
     server.install_legacy_api_group(kapi_server::API_PREFIX, core)?;
+    server.install_api_groups(vec![coordination, events, rbac])?;
 
     server.add_post_start_hook(DEFAULT_NAMESPACE_HOOK, move |_ctx| async move {
         create_default_namespace(&namespaces).await
     })?;
     Ok(())
+}
+
+/// What [`install`] needs to serve one resource beyond its strategy.
+#[derive(Debug, Clone, Copy)]
+struct Resource {
+    version: &'static str,
+    resource: &'static str,
+    kind: &'static str,
+    short_names: &'static [&'static str],
+}
+
+impl Resource {
+    /// A `v1` resource with its discovery short names.
+    fn v1(
+        resource: &'static str,
+        kind: &'static str,
+        short_names: &'static [&'static str],
+    ) -> Self {
+        Self {
+            version: "v1",
+            resource,
+            kind,
+            short_names,
+        }
+    }
+}
+
+/// Go's `ValidateObjectMeta` as the strategies that validate more than the
+/// metadata call it.
+fn meta_errors(object: &Value, namespaced: bool, names: NameValidator) -> ErrorList {
+    validation::validate_object_meta(object, namespaced, names, &Path::new("metadata"))
+}
+
+/// Go's `IsConfigMapKey` (used for secret data keys), as field errors at
+/// `path`.
+fn invalid_config_key(path: &Path, key: &str) -> ErrorList {
+    let mut messages = Vec::new();
+    if key.len() > 253 {
+        messages.push("must be no more than 253 characters".to_owned());
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if key.is_empty() || !key.chars().all(allowed) {
+        messages.push(
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' \
+             (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation \
+             is '[-._a-zA-Z0-9]+')"
+                .to_owned(),
+        );
+    }
+    match key {
+        "." => messages.push("must not be '.'".to_owned()),
+        ".." => messages.push("must not be '..'".to_owned()),
+        _ if key.starts_with("..") => messages.push("must not start with '..'".to_owned()),
+        _ => {}
+    }
+    messages
+        .into_iter()
+        .map(|message| Error::invalid(path, key, message))
+        .collect()
+}
+
+/// `<field>: Invalid value: "": can have at most <max> characters` when the
+/// string `field` of `object` is longer than `max` bytes (Go's event
+/// length limits).
+fn max_length(object: &Value, field: &str, max: usize) -> ErrorList {
+    let length = object[field].as_str().map(str::len).unwrap_or_default();
+    if length > max {
+        vec![Error::invalid(
+            &Path::new(field),
+            "",
+            format!("can have at most {max} characters"),
+        )]
+    } else {
+        ErrorList::new()
+    }
 }
 
 /// Creates the `default` namespace unless it exists.
