@@ -9,10 +9,12 @@
 //! `handlers/rest.go` and aggregated discovery) and the patch type check of
 //! `handlers/patch.go`, with Go's 406 and 415 messages.
 //!
-//! One deliberate difference: kapi writes and reads no protobuf. It may still
-//! be listed among the supported types (so the error messages read as
-//! kube-apiserver's), but it is never chosen; a client asking for protobuf
-//! and JSON gets JSON, as from a custom resource endpoint.
+//! One deliberate difference: kapi writes no protobuf. It may still be listed
+//! among the supported types (so the error messages read as
+//! kube-apiserver's), but it is never chosen for a response; a client asking
+//! for protobuf and JSON gets JSON, as from a custom resource endpoint.
+//! Protobuf request bodies of the built-in types are decoded by
+//! `kapi-endpoints` before input negotiation.
 //!
 //! ```
 //! use http::HeaderValue;

@@ -54,7 +54,11 @@ pub(crate) fn decode_object(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Value, StatusError> {
-    let mut object = decode(headers, body)?;
+    let mut object = if crate::protobuf::is_protobuf(headers) {
+        crate::protobuf::decode_protobuf(body, info)?
+    } else {
+        decode(headers, body)?
+    };
     let Some(map) = object.as_object_mut() else {
         return Err(StatusError::bad_request(format!(
             "the object provided is unrecognized (must be of type {}): the body is not a JSON object",

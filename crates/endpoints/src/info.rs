@@ -1,6 +1,10 @@
 //! `ResourceInfo`: what the endpoints need to know about one served
 //! resource (Go: the parts of `RequestScope` a handler reads).
 
+use std::sync::Arc;
+
+use crate::table::TableConvertor;
+
 /// What the endpoints need to know about one served resource.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -27,6 +31,9 @@ pub struct ResourceInfo {
     /// (Go: `ReturnDeletedObject`, as custom resources do) rather than a
     /// `Status` of `Success`.
     pub return_deleted_object: bool,
+    /// How its objects become `Table` rows (kube-apiserver's printers);
+    /// `None` is Go's default convertor, `Name` and `Created At`.
+    pub table: Option<Arc<dyn TableConvertor>>,
 }
 
 /// Every verb of a resource endpoint.
@@ -56,6 +63,7 @@ impl ResourceInfo {
             verbs: ALL_VERBS.iter().map(|v| (*v).to_owned()).collect(),
             selectable_fields: vec!["metadata.name".to_owned(), "metadata.namespace".to_owned()],
             return_deleted_object: true,
+            table: None,
         }
     }
 

@@ -37,8 +37,9 @@
 //! - strategic merge patches and server-side apply answer 415 listing the
 //!   patch types served (JSON patch and merge patch), as for a custom
 //!   resource without apply;
-//! - there are no Table or `PartialObjectMetadata` conversions: an
-//!   `Accept` that only asks for one is a 406;
+//! - there are no `PartialObjectMetadata` conversions: an `Accept` that
+//!   only asks for one is a 406; watches do not stream `Table` rows (an
+//!   `Accept` listing JSON after the Table gets plain events);
 //! - no admission, no managedFields, no audit.
 //!
 //! This crate has no features.
@@ -48,8 +49,11 @@ mod handler;
 mod info;
 mod options;
 mod patch;
+mod protobuf;
 mod response;
+mod table;
 mod watch;
 
 pub use handler::{MAX_REQUEST_BODY_BYTES, ResourceHandler};
 pub use info::ResourceInfo;
+pub use table::{ColumnDefinition, TableConvertor, age};

@@ -10,6 +10,7 @@ use kapi_storage::{Object, ObjectList};
 use serde_json::{Map, Value};
 
 use crate::info::ResourceInfo;
+use crate::table::IncludeObject;
 
 /// The negotiated output of a request (Go: `NegotiateOutputMediaType` with
 /// the resource's restrictions).
@@ -17,35 +18,59 @@ use crate::info::ResourceInfo;
 pub(crate) struct Output {
     negotiated: Negotiated,
     pretty: bool,
+    /// The `Table` asked for, if any.
+    table: Option<TableOutput>,
+}
+
+/// A `Table` response's conversion: `meta.k8s.io/<version>` and the rows'
+/// `includeObject`.
+#[derive(Debug)]
+struct TableOutput {
+    version: String,
+    include: IncludeObject,
 }
 
 impl Output {
-    /// Negotiates the response media type; a conversion target (Table,
-    /// `PartialObjectMetadata`) is not served yet, so asking only for one
-    /// is a 406.
+    /// Negotiates the response media type. A `Table` target is served
+    /// (JSON or YAML); a `PartialObjectMetadata` one is not yet, so asking
+    /// only for one is a 406.
     pub(crate) fn negotiate(request: &Request) -> Result<Self, StatusError> {
         let accept = request.headers().get(header::ACCEPT);
-        let endpoint = Endpoint::Resource { table: false };
+        let endpoint = Endpoint::Resource { table: true };
         let negotiated = negotiate_output(accept, &SUPPORTED_MEDIA_TYPES, endpoint)?;
-        if negotiated.target.is_some() {
-            // A `PartialObjectMetadata` conversion: not served yet, so the
-            // same 406 as for any other unacceptable type.
-            let none = HeaderValue::from_static("application/x-kapi-none");
-            return Err(
-                negotiate_output(Some(&none), &SUPPORTED_MEDIA_TYPES, endpoint)
-                    .err()
-                    .unwrap_or_else(|| {
-                        StatusError::internal("negotiation accepted an unknown type")
-                    }),
-            );
-        }
-        Ok(Self::from(negotiated, request))
+        let table = match &negotiated.target {
+            None => None,
+            Some(target) if target.kind == "Table" => {
+                let query = crate::options::Query::parse(request.uri().query());
+                Some(TableOutput {
+                    version: target.version.clone(),
+                    include: IncludeObject::parse(query.get("includeObject"))?,
+                })
+            }
+            Some(_) => {
+                // A `PartialObjectMetadata` conversion: not served yet, so
+                // the same 406 as for any other unacceptable type.
+                let none = HeaderValue::from_static("application/x-kapi-none");
+                return Err(
+                    negotiate_output(Some(&none), &SUPPORTED_MEDIA_TYPES, endpoint)
+                        .err()
+                        .unwrap_or_else(|| {
+                            StatusError::internal("negotiation accepted an unknown type")
+                        }),
+                );
+            }
+        };
+        Ok(Self::from(negotiated, table, request))
     }
 
-    fn from(negotiated: Negotiated, request: &Request) -> Self {
+    fn from(negotiated: Negotiated, table: Option<TableOutput>, request: &Request) -> Self {
         let pretty = negotiated.pretty
             || kapi_core::negotiation::wants_pretty(request.uri(), request.headers());
-        Self { negotiated, pretty }
+        Self {
+            negotiated,
+            pretty,
+            table,
+        }
     }
 
     /// A response with `value` as its body.
@@ -76,6 +101,21 @@ impl Output {
         object: Value,
     ) -> Response {
         let object = with_type_meta(info, object);
+        if let Some(table) = &self.table {
+            // Go: a single object's table carries its resourceVersion.
+            let mut metadata = Map::new();
+            if let Some(rv) = object["metadata"]["resourceVersion"].as_str() {
+                metadata.insert("resourceVersion".to_owned(), Value::String(rv.to_owned()));
+            }
+            let value = crate::table::table(
+                info.table.as_deref(),
+                &table.version,
+                table.include,
+                std::slice::from_ref(&object),
+                metadata,
+            );
+            return self.value(status, &value);
+        }
         self.value(status, &object)
     }
 
@@ -86,7 +126,7 @@ impl Output {
             self.negotiated.media_type,
             kapi_core::negotiation::MediaType::Json
         );
-        if json && !self.pretty {
+        if json && !self.pretty && self.table.is_none() {
             return self.bytes(StatusCode::OK, list_json(info, list));
         }
         let items: Vec<Value> = list
@@ -104,6 +144,16 @@ impl Output {
         }
         if let Some(remaining) = list.remaining_item_count {
             metadata.insert("remainingItemCount".to_owned(), Value::from(remaining));
+        }
+        if let Some(table) = &self.table {
+            let value = crate::table::table(
+                info.table.as_deref(),
+                &table.version,
+                table.include,
+                &items,
+                metadata,
+            );
+            return self.value(StatusCode::OK, &value);
         }
         let value = serde_json::json!({
             "kind": info.list_kind,

@@ -4,8 +4,8 @@
 //! clusterrolebindings through create, get and delete, plus a secret with
 //! data that is not base64 refused with 422.
 //!
-//! Creates go through JSON files with `--validate=false` (kapi decodes no
-//! protobuf bodies and serves no OpenAPI yet). kubectl is on the PATH of
+//! Creates go through JSON files with `--validate=false` (kapi serves no
+//! OpenAPI yet, which `kubectl create -f` validates against). kubectl is on the PATH of
 //! every machine of this kind; without it these tests print why and pass,
 //! except under `CI=true`, where they fail.
 

@@ -3,11 +3,10 @@
 //! whole life (create, get, short name from discovery, delete, NotFound),
 //! and objects surviving a restart on the same data directory.
 //!
-//! Two gaps of kapi shape the commands used: typed `kubectl create
-//! configmap` sends a protobuf body, which is not decoded yet, so the
-//! configmap is rendered client-side (`--dry-run=client -o json`) and
-//! created from the file; and there is no `/openapi/v3` yet, so creates
-//! pass `--validate=false`.
+//! The configmap is rendered client-side (`--dry-run=client -o json`) and
+//! created from the file, which exercises JSON request bodies (the typed,
+//! protobuf form is covered by `e2e_kubectl_typed.rs`); there is no
+//! `/openapi/v3` yet, so `create -f` passes `--validate=false`.
 //!
 //! kubectl is on the PATH of every machine of this kind; without it these
 //! tests print why and pass, except under `CI=true`, where they fail.

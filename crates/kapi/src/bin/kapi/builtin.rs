@@ -14,6 +14,7 @@
 mod core_v1;
 mod events;
 mod lease;
+mod printers;
 mod rbac;
 mod secret;
 
@@ -55,8 +56,9 @@ pub(crate) fn install(
         let namespaced = strategy.namespace_scoped();
         let group = info.group().to_owned();
         let store = store(&group, spec.resource, spec.kind, strategy);
-        let resource =
+        let mut resource =
             ResourceInfo::new(&group, spec.version, spec.resource, spec.kind, namespaced);
+        resource.table = printers::printer(&group, spec.kind);
         info.add_resource(spec.version, resource, store).short_names = spec
             .short_names
             .iter()
@@ -68,12 +70,10 @@ pub(crate) fn install(
         Resource::v1("configmaps", "ConfigMap", &["cm"]),
         Arc::new(ConfigMapStrategy),
     );
-    core.add_resource(
-        "v1",
-        ResourceInfo::new("", "v1", "namespaces", "Namespace", false),
-        namespaces.clone(),
-    )
-    .short_names = vec!["ns".to_owned()];
+    let mut namespace_info = ResourceInfo::new("", "v1", "namespaces", "Namespace", false);
+    namespace_info.table = printers::printer("", "Namespace");
+    core.add_resource("v1", namespace_info, namespaces.clone())
+        .short_names = vec!["ns".to_owned()];
     add(
         &mut core,
         Resource::v1("secrets", "Secret", &[]),
