@@ -215,17 +215,13 @@ impl ResourceHandler {
         let query = Query::parse(request.uri().query());
         let (parts, body) = request.into_parts();
         let patch_type = patch_type(parts.headers.get(header::CONTENT_TYPE))
-            .and_then(|p| {
-                crate::patch::SERVED_PATCH_TYPES
-                    .contains(&p)
-                    .then_some(p)
-                    .ok_or_else(crate::patch::unsupported_patch_type)
-            })
-            .map_err(|_| crate::patch::unsupported_patch_type())?;
+            .ok()
+            .filter(|p| crate::patch::serves(&self.info, *p))
+            .ok_or_else(|| crate::patch::unsupported_for(&self.info))?;
         let body = read_limited(body, MAX_REQUEST_BODY_BYTES).await?;
         let mut options = UpdateOptions::default();
         options.dry_run = dry_run(&query.all("dryRun"), "PatchOptions")?;
-        let patch = Patch::decode(patch_type, &body)?;
+        let patch = Patch::decode(&self.info, patch_type, &body)?;
         let ctx = self.context(request_info);
         let name = request_info.name.clone();
         let info = &self.info;

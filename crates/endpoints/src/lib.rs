@@ -34,9 +34,10 @@
 //! Deliberate differences from Go, for now:
 //! - `fieldValidation` is accepted and treated as `Ignore`: unknown or
 //!   duplicate fields are neither warned about nor rejected;
-//! - strategic merge patches and server-side apply answer 415 listing the
-//!   patch types served (JSON patch and merge patch), as for a custom
-//!   resource without apply;
+//! - server-side apply answers 415 listing the patch types served (JSON
+//!   patch, merge patch, and strategic merge patch for the built-in kinds
+//!   with metadata in `strategic/table.rs`; custom resources get 415 for
+//!   it, as in Go);
 //! - there are no `PartialObjectMetadata` conversions: an `Accept` that
 //!   only asks for one is a 406; watches do not stream `Table` rows (an
 //!   `Accept` listing JSON after the Table gets plain events);
@@ -51,6 +52,7 @@ mod options;
 mod patch;
 mod protobuf;
 mod response;
+mod strategic;
 mod table;
 mod watch;
 

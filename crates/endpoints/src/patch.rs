@@ -1,5 +1,6 @@
-//! Applying patches: RFC 6902 JSON patches and RFC 7386 merge patches with
-//! Go's error codes (Go: `patch.go`'s `jsonPatcher`).
+//! Applying patches: RFC 6902 JSON patches, RFC 7386 merge patches and,
+//! for the built-in kinds, strategic merge patches, with Go's error codes
+//! (Go: `patch.go`'s `jsonPatcher` and `smpPatcher`).
 
 use http::StatusCode;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusDetails;
@@ -7,11 +8,43 @@ use kapi_core::negotiation::PatchType;
 use kapi_core::{StatusError, StatusReason};
 use serde_json::Value;
 
+use crate::info::ResourceInfo;
+use crate::strategic::{PatchMeta, patch_meta, strategic_merge};
+
 /// Go: `maxJSONPatchOperations`.
 const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
 
-/// The patch types served, in the order a 415 lists them.
+/// The patch types served for any kind, in the order a 415 lists them.
 pub(crate) const SERVED_PATCH_TYPES: [PatchType; 2] = [PatchType::Json, PatchType::Merge];
+
+/// The patch types served for a built-in kind (one with strategic merge
+/// metadata), in the order a 415 lists them.
+const BUILTIN_PATCH_TYPES: [PatchType; 3] =
+    [PatchType::Json, PatchType::Merge, PatchType::StrategicMerge];
+
+/// Whether `info`'s endpoint serves `patch_type`: a kind without strategic
+/// merge metadata (a custom resource) takes no strategic merge patch, as
+/// in Go.
+pub(crate) fn serves(info: &ResourceInfo, patch_type: PatchType) -> bool {
+    served(info).contains(&patch_type)
+}
+
+/// The 415 listing the patch types `info`'s endpoint serves.
+pub(crate) fn unsupported_for(info: &ResourceInfo) -> StatusError {
+    unsupported(served(info))
+}
+
+fn served(info: &ResourceInfo) -> &'static [PatchType] {
+    if builtin_meta(info).is_some() {
+        &BUILTIN_PATCH_TYPES
+    } else {
+        &SERVED_PATCH_TYPES
+    }
+}
+
+fn builtin_meta(info: &ResourceInfo) -> Option<&'static PatchMeta> {
+    patch_meta(&info.group, &info.version, &info.kind)
+}
 
 /// A decoded patch, ready to apply to each version of the object the
 /// update loop reads.
@@ -19,12 +52,17 @@ pub(crate) const SERVED_PATCH_TYPES: [PatchType; 2] = [PatchType::Json, PatchTyp
 pub(crate) enum Patch {
     Json(json_patch::Patch),
     Merge(Value),
+    Strategic(Value, &'static PatchMeta),
 }
 
 impl Patch {
     /// Decodes a patch body (400 for a malformed one, 413 past Go's
     /// operation limit, 415 for patch types not served).
-    pub(crate) fn decode(patch_type: PatchType, body: &[u8]) -> Result<Self, StatusError> {
+    pub(crate) fn decode(
+        info: &ResourceInfo,
+        patch_type: PatchType,
+        body: &[u8],
+    ) -> Result<Self, StatusError> {
         match patch_type {
             PatchType::Json => {
                 let patch: json_patch::Patch = serde_json::from_slice(body)
@@ -44,6 +82,10 @@ impl Patch {
             PatchType::Merge => match serde_json::from_slice::<Value>(body) {
                 Ok(patch @ Value::Object(_)) => Ok(Self::Merge(patch)),
                 _ => Err(StatusError::bad_request("Invalid JSON Patch")),
+            },
+            PatchType::StrategicMerge => match builtin_meta(info) {
+                Some(meta) => Ok(Self::Strategic(crate::strategic::decode(body)?, meta)),
+                None => Err(unsupported_patch_type()),
             },
             _ => Err(unsupported_patch_type()),
         }
@@ -65,6 +107,7 @@ impl Patch {
                 })?;
             }
             Self::Merge(patch) => json_patch::merge(&mut object, patch),
+            Self::Strategic(patch, meta) => object = strategic_merge(&object, patch, meta)?,
         }
         Ok(object)
     }
@@ -73,7 +116,11 @@ impl Patch {
 /// The 415 for a patch type this endpoint does not serve (Go:
 /// `NewUnsupportedMediaTypeError` over the resource's patch types).
 pub(crate) fn unsupported_patch_type() -> StatusError {
-    let types: Vec<&str> = SERVED_PATCH_TYPES.iter().map(|p| p.as_str()).collect();
+    unsupported(&SERVED_PATCH_TYPES)
+}
+
+fn unsupported(served: &[PatchType]) -> StatusError {
+    let types: Vec<&str> = served.iter().map(|p| p.as_str()).collect();
     StatusError::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         StatusReason::UnsupportedMediaType,

@@ -429,12 +429,12 @@ async fn update_and_patch() {
             "the name of the object (Bad_Name) does not match the name on the URL (a)",
         ),
         (
-            [("content-type", "application/strategic-merge-patch+json")],
+            [("content-type", "application/apply-patch+yaml")],
             "a",
             "{}",
             415,
             "UnsupportedMediaType",
-            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json",
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json",
         ),
     ] {
         let response = call(&h, Method::PATCH, &format!("{CM}/{name}"), &headers, body).await;
