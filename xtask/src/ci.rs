@@ -50,7 +50,10 @@ struct Step {
 }
 
 /// The cargo feature that turns on the etcd3 backend.
-const ETCD_FEATURE: &str = "kapi-storage/etcd";
+const ETCD_FEATURE: &str = "kapi/etcd";
+/// The cargo features every compiling step turns on: `kapi::testing` and
+/// its tests.
+const ALWAYS_FEATURES: &str = "kapi/testing";
 
 /// Runs the CI steps selected by `args`, stopping at the first failure.
 pub(crate) fn run(args: &CiArgs) -> anyhow::Result<()> {
@@ -148,14 +151,15 @@ fn check_protoc_at(protoc: OsString) -> Result<(), String> {
     }
 }
 
-/// The steps to run, in order; `etcd` adds the etcd feature to every step
-/// that builds.
+/// The steps to run, in order; every step that builds turns on
+/// [`ALWAYS_FEATURES`], and `etcd` adds the etcd feature to them.
 fn plan(args: &CiArgs, etcd: bool) -> Vec<Step> {
-    let features: &[&str] = if etcd {
-        &["--features", ETCD_FEATURE]
+    let features = if etcd {
+        format!("{ETCD_FEATURE},{ALWAYS_FEATURES}")
     } else {
-        &[]
+        ALWAYS_FEATURES.to_owned()
     };
+    let features = ["--features", features.as_str()];
     // A cargo command that compiles the workspace, with the features chosen.
     let compiling = |args: &[&str]| {
         let mut cmd = cargo_with(args);
@@ -355,18 +359,22 @@ mod tests {
         assert_eq!(shown[0], "cargo fmt --all -- --check");
         assert_eq!(
             shown[1],
-            "cargo clippy --workspace --all-targets --locked -- -D warnings"
+            "cargo clippy --workspace --all-targets --locked --features kapi/testing -- -D warnings"
         );
         assert!(
-            shown[2] == "cargo nextest run --workspace --locked --no-fail-fast"
-                || shown[2] == "cargo test --workspace --locked",
+            shown[2]
+                == "cargo nextest run --workspace --locked --no-fail-fast --features kapi/testing"
+                || shown[2] == "cargo test --workspace --locked --features kapi/testing",
             "{}",
             shown[2]
         );
-        assert_eq!(shown[3], "cargo test --workspace --doc --locked");
+        assert_eq!(
+            shown[3],
+            "cargo test --workspace --doc --locked --features kapi/testing"
+        );
         assert_eq!(
             shown[4],
-            "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked"
+            "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked --features kapi/testing"
         );
     }
 
@@ -376,25 +384,25 @@ mod tests {
         assert_eq!(shown[0], "cargo fmt --all -- --check");
         assert_eq!(
             shown[1],
-            "cargo clippy --workspace --all-targets --locked --features kapi-storage/etcd -- -D \
+            "cargo clippy --workspace --all-targets --locked --features kapi/etcd,kapi/testing -- -D \
              warnings"
         );
         assert!(
             shown[2]
                 == "cargo nextest run --workspace --locked --no-fail-fast --features \
-                         kapi-storage/etcd"
-                || shown[2] == "cargo test --workspace --locked --features kapi-storage/etcd",
+                         kapi/etcd,kapi/testing"
+                || shown[2] == "cargo test --workspace --locked --features kapi/etcd,kapi/testing",
             "{}",
             shown[2]
         );
         assert_eq!(
             shown[3],
-            "cargo test --workspace --doc --locked --features kapi-storage/etcd"
+            "cargo test --workspace --doc --locked --features kapi/etcd,kapi/testing"
         );
         assert_eq!(
             shown[4],
             "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked --features \
-             kapi-storage/etcd"
+             kapi/etcd,kapi/testing"
         );
     }
 

@@ -31,11 +31,17 @@
 //! | `kapi-serving` | [`serving`] | `SecureServingInfo`, `dynamiccertificates` |
 //! | `kapi-storage` | [`storage`] | `pkg/storage`, `pkg/registry/generic/registry` |
 //!
+//! | `kapi-controlplane` | [`controlplane`] | the built-in resources of `k8s.io/kubernetes/pkg/registry` |
+//!
 //! ## Features
 //! - `etcd`: the etcd3 storage backend (`kapi serve --storage-backend
 //!   etcd3`); building it needs `protoc`.
+//! - `testing`: [`testing::TestServer`], the whole control plane
+//!   in-process with a ready `kube::Client`. Its module is the one place
+//!   this facade holds code of its own rather than re-exports.
 
 pub use kapi_config as config;
+pub use kapi_controlplane as controlplane;
 pub use kapi_core as core;
 pub use kapi_healthz as healthz;
 pub use kapi_mux as mux;
@@ -43,6 +49,9 @@ pub use kapi_routes as routes;
 pub use kapi_server as server;
 pub use kapi_serving as serving;
 pub use kapi_storage as storage;
+
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[doc(inline)]
 pub use kapi_server::{CompletedConfig, Config, GenericApiServer};

@@ -5,7 +5,6 @@
 //! SIGTERM or SIGINT (a second signal exits at once with status 1).
 
 mod admin;
-mod builtin;
 mod serve;
 
 use clap::{Parser, Subcommand};

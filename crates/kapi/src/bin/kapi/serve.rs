@@ -10,7 +10,7 @@ use kapi_config::{
 use kapi_server::{Config, new_empty_delegate};
 use tracing_subscriber::EnvFilter;
 
-use crate::{admin, builtin};
+use crate::admin;
 
 /// Flags of `kapi serve`.
 #[derive(Debug, clap::Args)]
@@ -99,7 +99,11 @@ pub(crate) async fn run(mut args: ServeArgs) -> anyhow::Result<()> {
     config.apply_serving(setup);
     config.apply_run_options(&args.run);
     let server = config.complete()?.new("kapi", new_empty_delegate())?;
-    builtin::install(&server, backend, &args.storage)?;
+    let install = kapi_controlplane::InstallOptions::new(
+        args.storage.etcd_prefix.clone(),
+        args.storage.watch_cache,
+    );
+    kapi_controlplane::install(&server, backend, &install)?;
     server.prepare_run().run(stop).await?;
     Ok(())
 }

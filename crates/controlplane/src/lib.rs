@@ -1,10 +1,13 @@
-//! The built-in resources of `kapi serve` and their installation: core/v1
-//! `configmaps`, `namespaces`, `secrets`, `serviceaccounts` and `events`
-//! under `/api`; `coordination.k8s.io/v1` leases, `events.k8s.io/v1`
-//! events and the `rbac.authorization.k8s.io/v1` roles and bindings under
-//! `/apis`; the post-start hook that creates the `default` namespace; and
-//! the configmap and namespace strategies (the others live in the
-//! submodules, one per resource family).
+//! The resources a generic control plane serves, and their installation.
+//!
+//! core/v1 `configmaps`, `namespaces`, `secrets`, `serviceaccounts` and
+//! `events` under `/api`; `coordination.k8s.io/v1` leases,
+//! `events.k8s.io/v1` events and the `rbac.authorization.k8s.io/v1` roles
+//! and bindings under `/apis`; the post-start hook that creates the
+//! `default` namespace; and the configmap and namespace strategies (the
+//! others live in the submodules, one per resource family). [`install`]
+//! puts all of it on a [`GenericApiServer`]; the `kapi` binary and
+//! `kapi::testing` both use it.
 //!
 //! Mirrors the strategies of `k8s.io/kubernetes/pkg/registry/...`, the
 //! discovery metadata kube-apiserver advertises for them, and the part of
@@ -20,7 +23,6 @@ mod secret;
 
 use std::sync::Arc;
 
-use kapi_config::StorageOptions;
 use kapi_core::StatusReason;
 use kapi_core::field::{Error, ErrorList, Path};
 use kapi_core::validation::{self, NameValidator};
@@ -33,13 +35,48 @@ use serde_json::{Value, json};
 /// The name of the post-start hook that creates the `default` namespace.
 const DEFAULT_NAMESPACE_HOOK: &str = "create-default-namespace";
 
-/// Installs the built-in resources on `server`, and the hook that creates
-/// the `default` namespace.
-pub(crate) fn install(
+/// How [`install`] stores the built-in resources.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct InstallOptions {
+    /// The key prefix every object lives under (`--etcd-prefix`).
+    pub etcd_prefix: String,
+    /// Whether reads and watches are served from a watch cache
+    /// (`--watch-cache`).
+    pub watch_cache: bool,
+}
+
+impl Default for InstallOptions {
+    /// kube-apiserver's defaults: prefix `/registry`, watch cache on.
+    fn default() -> Self {
+        Self {
+            etcd_prefix: "/registry".to_owned(),
+            watch_cache: true,
+        }
+    }
+}
+
+impl InstallOptions {
+    /// Options with this key prefix and watch-cache setting.
+    pub fn new(etcd_prefix: impl Into<String>, watch_cache: bool) -> Self {
+        Self {
+            etcd_prefix: etcd_prefix.into(),
+            watch_cache,
+        }
+    }
+}
+
+/// Installs the built-in resources on `server`, stored in `backend`, and
+/// the post-start hook that creates the `default` namespace.
+///
+/// # Errors
+/// When a group cannot be installed (a path is taken already) or the hook
+/// is registered twice.
+pub fn install(
     server: &GenericApiServer,
     backend: Arc<dyn Backend>,
-    storage: &StorageOptions,
-) -> anyhow::Result<()> {
+    storage: &InstallOptions,
+) -> kapi_server::Result<()> {
     let objects = ObjectStore::new(backend, &storage.etcd_prefix);
     let store = |group: &str, resource: &str, kind: &str, strategy: Arc<dyn Strategy>| {
         let store = Store::new(objects.clone(), group, resource, kind, strategy);
