@@ -7,140 +7,20 @@
 //! tests print why and pass, except under `CI=true`, where they fail.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// The kubectl to use, or `None` (with the reason printed) when it is
-/// missing outside CI.
-fn kubectl() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("kubectl"))
-            .find(|candidate| candidate.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "kubectl is required when CI=true but is not on the PATH"
-        );
-        eprintln!("skipping: kubectl is not on the PATH");
-    }
-    found
-}
-
-/// A running `kapi serve`, killed by PID when dropped.
-struct Kapi {
-    child: Child,
-    data_dir: PathBuf,
-}
-
-impl Kapi {
-    fn start(data_dir: &Path, extra: &[&str]) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_kapi"))
-            .args([
-                "serve",
-                "--bind-address",
-                "127.0.0.1",
-                "--secure-port",
-                "0",
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start kapi");
-        Self {
-            child,
-            data_dir: data_dir.to_owned(),
-        }
-    }
-
-    fn kubeconfig(&self) -> PathBuf {
-        self.data_dir.join("admin.kubeconfig")
-    }
-
-    /// Waits until the kubeconfig exists and readyz passes through kubectl.
-    fn wait_ready(&mut self, kubectl: &Path) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("kapi exited early: {status}");
-            }
-            if self.kubeconfig().exists()
-                && run(kubectl, &self.kubeconfig(), &["get", "--raw", "/readyz"])
-                    .status
-                    .success()
-            {
-                return;
-            }
-            assert!(Instant::now() < deadline, "kapi did not become ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([format!("-{signal}"), self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
-    }
-
-    fn wait_exit(&mut self, within: Duration) -> ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "kapi did not exit within {within:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Kapi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn run(kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> Output {
-    Command::new(kubectl)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(["--request-timeout", "10s"])
-        .args(args)
-        .output()
-        .expect("run kubectl")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "kubectl failed: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+mod support;
+use support::{Kapi, kubectl, run, stdout};
 
 #[test]
 fn kubectl_version_and_readyz_work_with_the_written_kubeconfig() {
     let Some(kubectl) = kubectl() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let mut kapi = Kapi::start(dir.path(), &[]);
-    kapi.wait_ready(&kubectl);
+    let kapi = Kapi::start(&kubectl, dir.path(), &[]);
 
     let readyz = stdout(&run(
         &kubectl,
-        &kapi.kubeconfig(),
+        kapi.kubeconfig(),
         &["get", "--raw", "/readyz?verbose"],
     ));
     assert!(readyz.starts_with("[+]ping ok\n"), "{readyz}");
@@ -154,7 +34,7 @@ fn kubectl_version_and_readyz_work_with_the_written_kubeconfig() {
 
     let version = stdout(&run(
         &kubectl,
-        &kapi.kubeconfig(),
+        kapi.kubeconfig(),
         &["version", "-o", "json"],
     ));
     let version: serde_json::Value = serde_json::from_str(&version).unwrap();
@@ -169,7 +49,7 @@ fn kubectl_version_and_readyz_work_with_the_written_kubeconfig() {
     // kubectl talks HTTP/2 to kapi; the healthz endpoints answer the same.
     let livez = stdout(&run(
         &kubectl,
-        &kapi.kubeconfig(),
+        kapi.kubeconfig(),
         &["get", "--raw", "/livez"],
     ));
     assert_eq!(livez, "ok");
@@ -180,14 +60,12 @@ fn a_restart_reuses_the_generated_certificates() {
     let Some(kubectl) = kubectl() else { return };
     let dir = tempfile::tempdir().unwrap();
     let ca_before = {
-        let mut kapi = Kapi::start(dir.path(), &[]);
-        kapi.wait_ready(&kubectl);
+        let mut kapi = Kapi::start(&kubectl, dir.path(), &[]);
         kapi.signal("TERM");
         assert!(kapi.wait_exit(Duration::from_secs(30)).success());
         std::fs::read(dir.path().join("certificates/apiserver.crt")).unwrap()
     };
-    let mut kapi = Kapi::start(dir.path(), &[]);
-    kapi.wait_ready(&kubectl);
+    let _kapi = Kapi::start(&kubectl, dir.path(), &[]);
     let ca_after = std::fs::read(dir.path().join("certificates/apiserver.crt")).unwrap();
     assert_eq!(ca_before, ca_after);
 }
@@ -196,8 +74,7 @@ fn a_restart_reuses_the_generated_certificates() {
 fn the_first_signal_drains_and_a_second_exits_with_status_1() {
     let Some(kubectl) = kubectl() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let mut kapi = Kapi::start(dir.path(), &["--shutdown-delay-duration", "60s"]);
-    kapi.wait_ready(&kubectl);
+    let mut kapi = Kapi::start(&kubectl, dir.path(), &["--shutdown-delay-duration", "60s"]);
     kapi.signal("TERM");
 
     // During the shutdown delay readyz fails while the server still serves.
@@ -205,7 +82,7 @@ fn the_first_signal_drains_and_a_second_exits_with_status_1() {
     loop {
         let output = run(
             &kubectl,
-            &kapi.kubeconfig(),
+            kapi.kubeconfig(),
             &["get", "--raw", "/readyz?verbose"],
         );
         if !output.status.success() {
@@ -216,7 +93,7 @@ fn the_first_signal_drains_and_a_second_exits_with_status_1() {
     }
     let healthz = stdout(&run(
         &kubectl,
-        &kapi.kubeconfig(),
+        kapi.kubeconfig(),
         &["get", "--raw", "/healthz"],
     ));
     assert_eq!(healthz, "ok");
@@ -259,12 +136,11 @@ fn every_installed_kubectl_version_reads_version_and_health() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut kapi = Kapi::start(dir.path(), &[]);
-    kapi.wait_ready(&kubectl);
+    let kapi = Kapi::start(&kubectl, dir.path(), &[]);
     for versioned in &kubectls {
         let version = stdout(&run(
             versioned,
-            &kapi.kubeconfig(),
+            kapi.kubeconfig(),
             &["version", "-o", "json"],
         ));
         let version: serde_json::Value = serde_json::from_str(&version)
@@ -277,7 +153,7 @@ fn every_installed_kubectl_version_reads_version_and_health() {
         );
         let healthz = stdout(&run(
             versioned,
-            &kapi.kubeconfig(),
+            kapi.kubeconfig(),
             &["get", "--raw", "/healthz?verbose"],
         ));
         assert!(

@@ -9,122 +9,23 @@
 //! every machine of this kind; without it these tests print why and pass,
 //! except under `CI=true`, where they fail.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
-/// The kubectl to use, or `None` (with the reason printed) when it is
-/// missing outside CI.
-fn kubectl() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("kubectl"))
-            .find(|candidate| candidate.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "kubectl is required when CI=true but is not on the PATH"
-        );
-        eprintln!("skipping: kubectl is not on the PATH");
-    }
-    found
-}
+mod support;
+use support::{Kapi, kubectl};
 
-/// A running `kapi serve` and the kubectl that drives it; the process is
-/// killed by PID when dropped.
-struct Kapi {
-    child: Child,
-    kubectl: PathBuf,
-    kubeconfig: PathBuf,
-}
-
-impl Kapi {
-    /// Starts kapi on `data_dir` and waits until readyz passes (which
-    /// includes the hook creating the `default` namespace).
-    fn start(kubectl: &Path, data_dir: &Path) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_kapi"))
-            .args([
-                "serve",
-                "--bind-address",
-                "127.0.0.1",
-                "--secure-port",
-                "0",
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start kapi");
-        let mut kapi = Self {
-            child,
-            kubectl: kubectl.to_owned(),
-            kubeconfig: data_dir.join("admin.kubeconfig"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = kapi.child.try_wait().unwrap() {
-                panic!("kapi exited early: {status}");
-            }
-            if kapi.kubeconfig.exists() && kapi.run(&["get", "--raw", "/readyz"]).status.success() {
-                return kapi;
-            }
-            assert!(Instant::now() < deadline, "kapi did not become ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(&self.kubectl)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(["--request-timeout", "10s"])
-            .args(args)
-            .output()
-            .expect("run kubectl")
-    }
-
-    /// Runs kubectl and returns its stdout, failing the test on failure.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "kubectl {args:?} failed: {}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    /// Runs kubectl, expecting it to fail, and returns its stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(!output.status.success(), "kubectl {args:?} succeeded");
-        String::from_utf8_lossy(&output.stderr).into_owned()
-    }
-
-    /// Writes `manifest` to `<dir>/<file>` and returns its path.
-    fn manifest(dir: &Path, file: &str, manifest: &serde_json::Value) -> String {
-        let path = dir.join(file);
-        std::fs::write(&path, manifest.to_string()).unwrap();
-        path.to_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for Kapi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Writes `manifest` to `<dir>/<file>` and returns its path.
+fn write_manifest(dir: &Path, file: &str, manifest: &serde_json::Value) -> String {
+    let path = dir.join(file);
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    path.to_str().unwrap().to_owned()
 }
 
 #[test]
 fn api_resources_lists_the_builtins() {
     let Some(kubectl) = kubectl() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let kapi = Kapi::start(&kubectl, dir.path());
+    let kapi = Kapi::start(&kubectl, dir.path(), &[]);
     let listing = kapi.ok(&["api-resources", "--no-headers"]);
     let rows: Vec<Vec<&str>> = listing
         .lines()
@@ -168,7 +69,7 @@ fn builtins_live_and_die_through_kubectl() {
     let Some(kubectl) = kubectl() else { return };
     let dir = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let kapi = Kapi::start(&kubectl, dir.path());
+    let kapi = Kapi::start(&kubectl, dir.path(), &[]);
     let rbac = "rbac.authorization.k8s.io/v1";
     // (file, manifest, `kubectl get` target, what must read back)
     let cases = [
@@ -208,7 +109,7 @@ fn builtins_live_and_die_through_kubectl() {
         ),
     ];
     for (file, manifest, target, expected) in cases {
-        let path = Kapi::manifest(work.path(), file, &manifest);
+        let path = write_manifest(work.path(), file, &manifest);
         let created = kapi.ok(&["create", "--validate=false", "-f", &path]);
         assert_eq!(created.trim(), format!("{target} created"));
 
@@ -232,11 +133,11 @@ fn a_secret_with_data_that_is_not_base64_is_refused() {
     let Some(kubectl) = kubectl() else { return };
     let dir = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let kapi = Kapi::start(&kubectl, dir.path());
+    let kapi = Kapi::start(&kubectl, dir.path(), &[]);
     let secret = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "bad", "namespace": "default"},
         "data": {"token": "not base64!"}});
-    let path = Kapi::manifest(work.path(), "bad.json", &secret);
+    let path = write_manifest(work.path(), "bad.json", &secret);
     let refused = kapi.fails(&["create", "--validate=false", "-f", &path]);
     assert!(
         refused.contains(

@@ -8,98 +8,23 @@
 #![cfg(feature = "etcd")]
 
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use kapi_storage::etcd_harness::etcd_or_skip;
 
-/// The kubectl to use, or `None` (with the reason printed) when it is
-/// missing outside CI.
-fn kubectl() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("kubectl"))
-            .find(|candidate| candidate.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "kubectl is required when CI=true but is not on the PATH"
-        );
-        eprintln!("skipping: kubectl is not on the PATH");
-    }
-    found
-}
+mod support;
+use support::{Kapi, kubectl};
 
-/// A running `kapi serve` on etcd, killed by PID when dropped.
-struct Kapi {
-    child: Child,
-    kubectl: PathBuf,
-    kubeconfig: PathBuf,
-}
-
-impl Kapi {
-    fn start(kubectl: &Path, data_dir: &Path, etcd: &str) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_kapi"))
-            .args(["serve", "--bind-address", "127.0.0.1", "--secure-port", "0"])
-            .args(["--storage-backend", "etcd3", "--etcd-servers", etcd])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start kapi");
-        let mut kapi = Self {
-            child,
-            kubectl: kubectl.to_owned(),
-            kubeconfig: data_dir.join("admin.kubeconfig"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = kapi.child.try_wait().unwrap() {
-                panic!("kapi exited early: {status}");
-            }
-            if kapi.kubeconfig.exists() && kapi.run(&["get", "--raw", "/readyz"]).status.success() {
-                return kapi;
-            }
-            assert!(Instant::now() < deadline, "kapi did not become ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(&self.kubectl);
-        command.arg("--kubeconfig").arg(&self.kubeconfig);
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command()
-            .args(["--request-timeout", "10s"])
-            .args(args)
-            .output()
-            .expect("run kubectl")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "kubectl {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-}
-
-impl Drop for Kapi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts `kapi serve` with etcd3 storage on `etcd`.
+fn start(kubectl: &Path, data_dir: &Path, etcd: &str) -> Kapi {
+    Kapi::start(
+        kubectl,
+        data_dir,
+        &["--storage-backend", "etcd3", "--etcd-servers", etcd],
+    )
 }
 
 #[test]
@@ -107,8 +32,8 @@ fn two_servers_on_one_etcd_see_each_others_writes_and_watch_events() {
     let Some(kubectl) = kubectl() else { return };
     let Some(etcd) = etcd_or_skip() else { return };
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = Kapi::start(&kubectl, dir_a.path(), &etcd.endpoint());
-    let b = Kapi::start(&kubectl, dir_b.path(), &etcd.endpoint());
+    let a = start(&kubectl, dir_a.path(), &etcd.endpoint());
+    let b = start(&kubectl, dir_b.path(), &etcd.endpoint());
 
     // Both bootstrap hooks ran; there is still one `default` namespace.
     assert_eq!(b.ok(&["get", "ns", "-o", "name"]), "namespace/default\n");
