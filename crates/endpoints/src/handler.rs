@@ -196,6 +196,18 @@ impl ResourceHandler {
             .store
             .update(&ctx, &request_info.name, |_| Ok(object.clone()), &options)
             .await?;
+        Ok(self.written(&output, &ctx, stored, created))
+    }
+
+    /// The answer to an update or patch: 201 when it created the object,
+    /// 200 otherwise, with the request's warnings.
+    fn written(
+        &self,
+        output: &Output,
+        ctx: &RequestContext,
+        stored: Value,
+        created: bool,
+    ) -> Response {
         let status = if created {
             StatusCode::CREATED
         } else {
@@ -203,7 +215,7 @@ impl ResourceHandler {
         };
         let mut response = output.object(status, &self.info, stored);
         add_warnings(&mut response, ctx.warnings());
-        Ok(response)
+        response
     }
 
     async fn patch(
@@ -240,14 +252,7 @@ impl ResourceHandler {
                 &options,
             )
             .await?;
-        let status = if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        };
-        let mut response = output.object(status, &self.info, stored);
-        add_warnings(&mut response, ctx.warnings());
-        Ok(response)
+        Ok(self.written(&output, &ctx, stored, created))
     }
 
     async fn delete(
