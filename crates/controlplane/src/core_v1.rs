@@ -28,10 +28,14 @@ impl Strategy for ServiceAccountStrategy {
     }
 }
 
-/// core/v1 Events (Go: `event.eventStrategy`): namespaced, DNS-1123
-/// subdomain names, created on update, unconditional updates allowed.
+/// Events of either API (Go: `event.eventStrategy`): namespaced, DNS-1123
+/// subdomain names, created on update, unconditional updates allowed; the
+/// function holds what each API checks of the event itself.
 #[derive(Debug)]
-pub(super) struct EventStrategy;
+pub(super) struct EventStrategy(pub(super) fn(&Value) -> ErrorList);
+
+/// core/v1 Events.
+pub(super) const CORE_EVENTS: EventStrategy = EventStrategy(validate_event);
 
 impl Strategy for EventStrategy {
     fn namespace_scoped(&self) -> bool {
@@ -48,12 +52,12 @@ impl Strategy for EventStrategy {
 
     fn validate(&self, object: &Value) -> ErrorList {
         let mut errs = meta_errors(object, true, validation::name_is_dns_subdomain);
-        errs.extend(validate_event(object));
+        errs.extend((self.0)(object));
         errs
     }
 
     fn validate_update(&self, new: &Value, _old: &Value) -> ErrorList {
-        validate_event(new)
+        (self.0)(new)
     }
 }
 
@@ -91,7 +95,7 @@ mod tests {
     #[test]
     fn event_validation_messages() {
         let check = |event: Value, expected: &[&str]| {
-            let messages: Vec<String> = EventStrategy
+            let messages: Vec<String> = CORE_EVENTS
                 .validate(&event)
                 .iter()
                 .map(ToString::to_string)

@@ -8,40 +8,14 @@
 //! keeps its own objects under `/events.k8s.io/events`.
 
 use kapi_core::field::{Error, ErrorList, Path};
-use kapi_core::validation;
-use kapi_storage::registry::Strategy;
 use serde_json::Value;
 
-use super::{max_length, meta_errors};
+use super::core_v1::EventStrategy;
+use super::max_length;
 
-/// events.k8s.io/v1 Events: namespaced, DNS-1123 subdomain names, created
-/// on update, unconditional updates allowed.
-#[derive(Debug)]
-pub(super) struct EventsV1Strategy;
-
-impl Strategy for EventsV1Strategy {
-    fn namespace_scoped(&self) -> bool {
-        true
-    }
-
-    fn allow_create_on_update(&self) -> bool {
-        true
-    }
-
-    fn allow_unconditional_update(&self) -> bool {
-        true
-    }
-
-    fn validate(&self, object: &Value) -> ErrorList {
-        let mut errs = meta_errors(object, true, validation::name_is_dns_subdomain);
-        errs.extend(validate_event(object));
-        errs
-    }
-
-    fn validate_update(&self, new: &Value, _old: &Value) -> ErrorList {
-        validate_event(new)
-    }
-}
+/// events.k8s.io/v1 Events: the same strategy as core/v1 Events, with
+/// the checks of the newer API.
+pub(super) const EVENTS_V1: EventStrategy = EventStrategy(validate_event);
 
 /// The checks Go applies to events written through events.k8s.io.
 fn validate_event(event: &Value) -> ErrorList {
@@ -89,6 +63,7 @@ fn validate_event(event: &Value) -> ErrorList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kapi_storage::registry::Strategy as _;
     use serde_json::json;
 
     #[test]
@@ -102,8 +77,8 @@ mod tests {
             "reason": "Testing",
             "type": "Normal",
         });
-        assert!(EventsV1Strategy.validate(&complete).is_empty());
-        let messages: Vec<String> = EventsV1Strategy
+        assert!(EVENTS_V1.validate(&complete).is_empty());
+        let messages: Vec<String> = EVENTS_V1
             .validate(&json!({"metadata": {"name": "e", "namespace": "default"}, "type": "Odd"}))
             .iter()
             .map(ToString::to_string)

@@ -124,7 +124,7 @@ pub fn install(
     add(
         &mut core,
         Resource::v1("events", "Event", &["ev"]),
-        Arc::new(core_v1::EventStrategy),
+        Arc::new(core_v1::CORE_EVENTS),
     );
 
     let mut coordination = new_default_api_group_info("coordination.k8s.io");
@@ -138,7 +138,7 @@ pub fn install(
     add(
         &mut events,
         Resource::v1("events", "Event", &["ev"]),
-        Arc::new(events::EventsV1Strategy),
+        Arc::new(events::EVENTS_V1),
     );
 
     let mut rbac = new_default_api_group_info(rbac::GROUP);
