@@ -30,6 +30,31 @@ pub const MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
 /// random value in `[min-request-timeout, 2 × min-request-timeout)`.
 const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(1800);
 
+/// One endpoint of a resource or subresource as a server routes to it
+/// (Go: the `rest.Storage` a path is installed for): [`ResourceHandler`]
+/// for everything a registry [`Store`] serves, other implementations for
+/// endpoints with their own logic, such as `scale`.
+#[async_trait::async_trait]
+pub trait ResourceEndpoint: Send + Sync + std::fmt::Debug {
+    /// What is served.
+    fn info(&self) -> &ResourceInfo;
+
+    /// Serves a request resolved to this endpoint's resource and
+    /// subresource; every failure is a `Status` response.
+    async fn serve(&self, request_info: &RequestInfo, request: Request) -> Response;
+}
+
+#[async_trait::async_trait]
+impl ResourceEndpoint for ResourceHandler {
+    fn info(&self) -> &ResourceInfo {
+        &self.info
+    }
+
+    async fn serve(&self, request_info: &RequestInfo, request: Request) -> Response {
+        ResourceHandler::serve(self, request_info, request).await
+    }
+}
+
 /// One resource's REST endpoints over a registry [`Store`].
 #[derive(Debug, Clone)]
 pub struct ResourceHandler {
@@ -48,11 +73,12 @@ impl ResourceHandler {
         &self.info
     }
 
-    /// Serves a request already resolved to this resource (its
-    /// `subresource` empty). Every failure is a `Status` response.
+    /// Serves a request already resolved to this resource (and its
+    /// subresource, if the endpoint is one). Every failure is a `Status`
+    /// response.
     pub async fn serve(&self, request_info: &RequestInfo, request: Request) -> Response {
         let verb = request_info.verb.as_str();
-        let result = if !request_info.subresource.is_empty() {
+        let result = if request_info.subresource != self.info.subresource {
             Err(StatusError::not_found_generic())
         } else if !self.info.supports(verb) {
             Err(self.method_not_supported(verb))

@@ -15,6 +15,9 @@ pub struct ResourceInfo {
     pub version: String,
     /// The resource, plural and lowercase (`configmaps`).
     pub resource: String,
+    /// The subresource served (`status`, `scale`), or empty for the
+    /// resource itself.
+    pub subresource: String,
     /// The kind of its objects (`ConfigMap`).
     pub kind: String,
     /// The kind of its lists (`ConfigMapList`).
@@ -57,6 +60,7 @@ impl ResourceInfo {
             group: group.to_owned(),
             version: version.to_owned(),
             resource: resource.to_owned(),
+            subresource: String::new(),
             kind: kind.to_owned(),
             list_kind: format!("{kind}List"),
             namespaced,
@@ -83,6 +87,25 @@ impl ResourceInfo {
             self.resource.clone()
         } else {
             format!("{}.{}", self.resource, self.group)
+        }
+    }
+
+    /// The same resource's `subresource` endpoint, serving `verbs`
+    /// (`get`, `update`, `patch` for `status`).
+    pub fn for_subresource(&self, subresource: &str, verbs: &[&str]) -> Self {
+        let mut info = self.clone();
+        info.subresource = subresource.to_owned();
+        info.verbs = verbs.iter().map(|v| (*v).to_owned()).collect();
+        info
+    }
+
+    /// `resource` or `resource/subresource`, as discovery names an
+    /// endpoint.
+    pub fn endpoint_name(&self) -> String {
+        if self.subresource.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}/{}", self.resource, self.subresource)
         }
     }
 

@@ -56,6 +56,6 @@ mod strategic;
 mod table;
 mod watch;
 
-pub use handler::{MAX_REQUEST_BODY_BYTES, ResourceHandler};
+pub use handler::{MAX_REQUEST_BODY_BYTES, ResourceEndpoint, ResourceHandler};
 pub use info::ResourceInfo;
 pub use table::{ColumnDefinition, TableConvertor, age};

@@ -20,7 +20,7 @@
 //!   names no installed group or version answers the 404 `Status` "the
 //!   server could not find the requested resource" (Go's last server
 //!   answers its index); with a delegate, such paths go to the delegate;
-//! - no `storageVersionHash`, no subresources in discovery yet.
+//! - no `storageVersionHash`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,7 +36,7 @@ use kapi_core::{
     API_PREFIX, APIS_PREFIX, Body, BoxHandler, Request, RequestInfoResolver, Response, StatusError,
     box_handler,
 };
-use kapi_endpoints::{ResourceHandler, ResourceInfo};
+use kapi_endpoints::{ResourceEndpoint, ResourceHandler, ResourceInfo};
 use kapi_mux::PathRecorderMux;
 use kapi_storage::registry::Store;
 use serde::Serialize;
@@ -65,6 +65,32 @@ pub struct ResourceDiscovery {
     pub short_names: Vec<String>,
     /// Categories (`all`).
     pub categories: Vec<String>,
+    /// The kind a subresource answers when it is not the resource's own
+    /// (`autoscaling/v1` `Scale` for `scale`).
+    pub response_kind: Option<ResponseKind>,
+}
+
+/// A group, version and kind, as discovery names a response type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResponseKind {
+    /// The group (`autoscaling`).
+    pub group: String,
+    /// The version (`v1`).
+    pub version: String,
+    /// The kind (`Scale`).
+    pub kind: String,
+}
+
+impl ResponseKind {
+    /// `group`/`version` `kind`.
+    pub fn new(group: &str, version: &str, kind: &str) -> Self {
+        Self {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            kind: kind.to_owned(),
+        }
+    }
 }
 
 /// Makes an empty group whose versions are prioritized in the order their
@@ -97,16 +123,33 @@ impl ApiGroupInfo {
         info: ResourceInfo,
         store: Arc<Store>,
     ) -> &mut ResourceDiscovery {
+        self.add_endpoint(version, Arc::new(ResourceHandler::new(info, store)))
+    }
+
+    /// Serves `endpoint` (a resource, or a subresource when its info names
+    /// one) at `version`, and hands back its discovery details to fill in.
+    /// A resource's singular name defaults to its lowercased kind; a
+    /// subresource has none.
+    pub fn add_endpoint(
+        &mut self,
+        version: &str,
+        endpoint: Arc<dyn ResourceEndpoint>,
+    ) -> &mut ResourceDiscovery {
         if !self.prioritized_versions.iter().any(|v| v == version) {
             self.prioritized_versions.push(version.to_owned());
         }
+        let info = endpoint.info();
         let discovery = ResourceDiscovery {
-            singular_name: info.kind.to_lowercase(),
+            singular_name: if info.subresource.is_empty() {
+                info.kind.to_lowercase()
+            } else {
+                String::new()
+            },
             ..ResourceDiscovery::default()
         };
         let resources = self.resources.entry(version.to_owned()).or_default();
         resources.push(InstalledResource {
-            handler: ResourceHandler::new(info, store),
+            endpoint,
             discovery,
         });
         let last = resources.len() - 1;
@@ -153,46 +196,8 @@ impl GenericApiServer {
     /// Serves `info` under `/apis/<group>/<version>` and adds it to `/apis`
     /// (Go: `InstallAPIGroup`).
     pub fn install_api_group(&self, info: ApiGroupInfo) -> Result<()> {
-        if info.group.is_empty() {
-            return Err(invalid(
-                &info.group,
-                "the core group is installed with install_legacy_api_group",
-            ));
-        }
-        let versions = served_versions(&info)?;
         self.install_fallbacks();
-        let group_versions: Vec<GroupVersionForDiscovery> = versions
-            .iter()
-            .map(|version| GroupVersionForDiscovery {
-                group_version: format!("{}/{version}", info.group),
-                version: version.clone(),
-            })
-            .collect();
-        let group = APIGroup {
-            name: info.group.clone(),
-            preferred_version: group_versions.first().cloned(),
-            server_address_by_client_cidrs: None,
-            versions: group_versions,
-        };
-        let mux = self.mux();
-        let group_path = format!("{APIS_PREFIX}/{}", info.group);
-        for version in &versions {
-            let resources = info.resources[version].clone();
-            install_version(
-                mux,
-                &format!("{group_path}/{version}"),
-                &format!("{}/{version}", info.group),
-                resources,
-                false,
-            );
-        }
-        mux.handle(&group_path, json_handler(to_json(&group)));
-        let discovery =
-            aggregated::group_discovery(&info.group, version_resources(&info, &versions));
-        let mut groups = self.api_groups().groups();
-        groups.retain(|existing| existing.0.name != group.name);
-        groups.push((group, discovery));
-        Ok(())
+        self.api_groups().install(info)
     }
 
     /// Installs each group with [`install_api_group`](Self::install_api_group)
@@ -201,6 +206,16 @@ impl GenericApiServer {
         infos
             .into_iter()
             .try_for_each(|info| self.install_api_group(info))
+    }
+
+    /// A handle that installs, replaces and removes API groups while the
+    /// server runs (what serving custom resources needs: Go's
+    /// apiextensions server routes them dynamically).
+    pub fn dynamic_api_groups(&self) -> DynamicApiGroups {
+        self.install_fallbacks();
+        DynamicApiGroups {
+            groups: self.api_groups().clone(),
+        }
     }
 
     /// Registers `/apis` and the `/api/` and `/apis/` fallbacks, once.
@@ -223,30 +238,137 @@ impl GenericApiServer {
     }
 }
 
+/// Installs, replaces and removes API groups of a running server; cheap to
+/// clone. Discovery (legacy and aggregated) follows at once.
+#[derive(Debug, Clone)]
+pub struct DynamicApiGroups {
+    groups: InstalledGroups,
+}
+
+impl DynamicApiGroups {
+    /// Serves `info`, replacing what its group served before: versions it
+    /// no longer has stop being served.
+    pub fn install(&self, info: ApiGroupInfo) -> Result<()> {
+        self.groups.install(info)
+    }
+
+    /// Stops serving `group` and removes it from discovery.
+    pub fn remove(&self, group: &str) {
+        self.groups.remove(group);
+    }
+}
+
 /// The groups installed on a server, in installation order, with their
 /// aggregated discovery entries; shared with its `/apis` handler.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct InstalledGroups {
-    groups: Arc<Mutex<Vec<(APIGroup, aggregated::GroupDiscovery)>>>,
+    mux: PathRecorderMux,
+    groups: Arc<Mutex<Vec<InstalledGroup>>>,
     installed: Arc<Mutex<bool>>,
 }
 
+/// One installed group: its legacy and aggregated discovery documents and
+/// the versions whose paths it registered.
+#[derive(Debug, Clone)]
+struct InstalledGroup {
+    group: APIGroup,
+    discovery: aggregated::GroupDiscovery,
+    versions: Vec<String>,
+}
+
 impl InstalledGroups {
-    fn groups(&self) -> MutexGuard<'_, Vec<(APIGroup, aggregated::GroupDiscovery)>> {
+    pub(crate) fn new(mux: PathRecorderMux) -> Self {
+        Self {
+            mux,
+            groups: Arc::default(),
+            installed: Arc::default(),
+        }
+    }
+
+    fn groups(&self) -> MutexGuard<'_, Vec<InstalledGroup>> {
         self.groups.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn install(&self, info: ApiGroupInfo) -> Result<()> {
+        if info.group.is_empty() {
+            return Err(invalid(
+                &info.group,
+                "the core group is installed with install_legacy_api_group",
+            ));
+        }
+        let versions = served_versions(&info)?;
+        let group_versions: Vec<GroupVersionForDiscovery> = versions
+            .iter()
+            .map(|version| GroupVersionForDiscovery {
+                group_version: format!("{}/{version}", info.group),
+                version: version.clone(),
+            })
+            .collect();
+        let group = APIGroup {
+            name: info.group.clone(),
+            preferred_version: group_versions.first().cloned(),
+            server_address_by_client_cidrs: None,
+            versions: group_versions,
+        };
+        let group_path = format!("{APIS_PREFIX}/{}", info.group);
+        let discovery =
+            aggregated::group_discovery(&info.group, version_resources(&info, &versions));
+        // One lock for the whole swap keeps concurrent installs of one
+        // group from interleaving their registrations.
+        let mut groups = self.groups();
+        for version in &versions {
+            let resources = info.resources[version].clone();
+            install_version(
+                &self.mux,
+                &format!("{group_path}/{version}"),
+                &format!("{}/{version}", info.group),
+                resources,
+                false,
+            );
+        }
+        self.mux.handle(&group_path, json_handler(to_json(&group)));
+        if let Some(old) = groups.iter().find(|g| g.group.name == info.group) {
+            for version in old.versions.iter().filter(|v| !versions.contains(v)) {
+                unregister_version(&self.mux, &format!("{group_path}/{version}"));
+            }
+        }
+        let entry = InstalledGroup {
+            group,
+            discovery,
+            versions,
+        };
+        match groups.iter_mut().find(|g| g.group.name == info.group) {
+            Some(existing) => *existing = entry,
+            None => groups.push(entry),
+        }
+        Ok(())
+    }
+
+    fn remove(&self, name: &str) {
+        let mut groups = self.groups();
+        let Some(index) = groups.iter().position(|g| g.group.name == name) else {
+            return;
+        };
+        let old = groups.remove(index);
+        let group_path = format!("{APIS_PREFIX}/{name}");
+        for version in &old.versions {
+            unregister_version(&self.mux, &format!("{group_path}/{version}"));
+        }
+        self.mux.unregister(&group_path);
     }
 }
 
 /// One resource of a group version: its endpoints and discovery details.
 #[derive(Debug, Clone)]
 struct InstalledResource {
-    handler: ResourceHandler,
+    endpoint: Arc<dyn ResourceEndpoint>,
     discovery: ResourceDiscovery,
 }
 
 /// The resources of one group version, by resource name.
 struct VersionResources {
-    resources: BTreeMap<String, ResourceHandler>,
+    /// By `resource` or `resource/subresource`.
+    resources: BTreeMap<String, Arc<dyn ResourceEndpoint>>,
     resolver: RequestInfoResolver,
 }
 
@@ -304,7 +426,7 @@ fn install_version(
     let version = Arc::new(VersionResources {
         resources: resources
             .into_iter()
-            .map(|r| (r.handler.info().resource.clone(), r.handler))
+            .map(|r| (r.endpoint.info().endpoint_name(), r.endpoint))
             .collect(),
         resolver: RequestInfoResolver::default(),
     });
@@ -329,23 +451,45 @@ async fn serve_resource(version: &VersionResources, request: Request) -> Respons
     if !info.is_resource_request {
         return StatusError::not_found_generic().into_response();
     }
-    match version.resources.get(&info.resource) {
-        Some(handler) => handler.serve(&info, request).await,
+    let name = if info.subresource.is_empty() {
+        info.resource.clone()
+    } else {
+        format!("{}/{}", info.resource, info.subresource)
+    };
+    match version.resources.get(&name) {
+        Some(endpoint) => endpoint.serve(&info, request).await,
         None => StatusError::not_found_generic().into_response(),
     }
 }
 
-/// The discovery entry of one resource (verbs sorted, as Go lists them).
+/// Stops serving the group version at `path` and its resources.
+fn unregister_version(mux: &PathRecorderMux, path: &str) {
+    mux.unregister(path);
+    mux.unregister(&format!("{path}/"));
+}
+
+/// The discovery entry of one resource or subresource (verbs sorted, as Go
+/// lists them; a subresource answering another kind names its group and
+/// version).
 fn api_resource(resource: &InstalledResource) -> APIResource {
-    let info = resource.handler.info();
+    let info = resource.endpoint.info();
     let mut verbs = info.verbs.clone();
     verbs.sort();
     let discovery = &resource.discovery;
+    let (group, version) = match &discovery.response_kind {
+        Some(kind) => (Some(kind.group.clone()), Some(kind.version.clone())),
+        None => (None, None),
+    };
     APIResource {
-        name: info.resource.clone(),
+        name: info.endpoint_name(),
         singular_name: discovery.singular_name.clone(),
         namespaced: info.namespaced,
-        kind: info.kind.clone(),
+        group,
+        version,
+        kind: discovery
+            .response_kind
+            .as_ref()
+            .map_or_else(|| info.kind.clone(), |kind| kind.kind.clone()),
         verbs,
         short_names: (!discovery.short_names.is_empty()).then(|| discovery.short_names.clone()),
         categories: (!discovery.categories.is_empty()).then(|| discovery.categories.clone()),
@@ -391,7 +535,11 @@ fn group_list_handler(state: InstalledGroups) -> BoxHandler {
     box_handler(tower::service_fn(move |request: Request| {
         let state = state.clone();
         async move {
-            let (groups, discovery): (Vec<_>, Vec<_>) = state.groups().iter().cloned().unzip();
+            let (groups, discovery): (Vec<_>, Vec<_>) = state
+                .groups()
+                .iter()
+                .map(|g| (g.group.clone(), g.discovery.clone()))
+                .unzip();
             let response = if request.method() != Method::GET && request.method() != Method::HEAD {
                 StatusError::not_found_generic().into_response()
             } else if let Some(response) = aggregated::serve(&request, &discovery) {

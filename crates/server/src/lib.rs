@@ -35,7 +35,9 @@ mod lifecycle;
 mod server;
 mod storage_health;
 
-pub use api_group::{ApiGroupInfo, ResourceDiscovery, new_default_api_group_info};
+pub use api_group::{
+    ApiGroupInfo, DynamicApiGroups, ResourceDiscovery, ResponseKind, new_default_api_group_info,
+};
 pub use chain::{BuildHandlerChainFn, default_build_handler_chain};
 pub use config::{CompletedConfig, Config};
 pub use delegation::{DelegationTarget, EmptyDelegate, new_empty_delegate};

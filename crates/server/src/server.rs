@@ -138,6 +138,7 @@ impl GenericApiServer {
             }
         }
 
+        let api_groups = crate::api_group::InstalledGroups::new(mux.clone());
         Ok(Self {
             name,
             mux,
@@ -154,7 +155,7 @@ impl GenericApiServer {
             shutdown_timeout: config.shutdown_timeout,
             shutdown_delay_duration: config.shutdown_delay_duration,
             disabled_post_start_hooks: config.disabled_post_start_hooks,
-            api_groups: crate::api_group::InstalledGroups::default(),
+            api_groups,
         })
     }
 

@@ -652,3 +652,91 @@ async fn installing_needs_resources_and_the_right_kind_of_group() {
             .is_err()
     );
 }
+
+/// The `example.com` group with `widgets` and `widgets/status` at `versions`.
+fn widgets_with_status(storage: &ObjectStore, versions: &[&str]) -> ApiGroupInfo {
+    let mut group = new_default_api_group_info("example.com");
+    for version in versions {
+        let info = ResourceInfo::new("example.com", version, "widgets", "Widget", true);
+        let status = info.for_subresource("status", &["get", "update", "patch"]);
+        let widgets = store(storage, "example.com", "widgets", "Widget", true);
+        group.add_resource(version, info, widgets.clone());
+        group.add_resource(version, status, widgets);
+    }
+    group
+}
+
+#[tokio::test]
+async fn dynamic_groups_are_replaced_and_removed_while_serving() {
+    let server = server(false);
+    let handler = server.handler();
+    let dynamic = server.dynamic_api_groups();
+    let storage = ObjectStore::new(Arc::new(MemoryBackend::new()), "/registry");
+
+    dynamic
+        .install(widgets_with_status(&storage, &["v1", "v1beta1"]))
+        .unwrap();
+    let status_verbs = verbs_json(&["get", "patch", "update"]);
+    let (_, _, list) = call(&handler, Method::GET, "/apis/example.com/v1beta1", None).await;
+    assert_eq!(
+        list["resources"][1],
+        json!({"name": "widgets/status", "singularName": "", "namespaced": true,
+               "kind": "Widget", "verbs": ["get", "patch", "update"]}),
+        "{list}"
+    );
+    let body =
+        String::from_utf8(get_raw(&handler, "/apis", &[("accept", V2_ACCEPT)]).await.2).unwrap();
+    assert!(
+        body.contains(&format!(
+            r#""subresources":[{{"subresource":"status","responseKind":{{"group":"example.com","version":"v1","kind":"Widget"}},"verbs":{status_verbs}}}]"#
+        )),
+        "{body}"
+    );
+
+    // The status subresource reaches the same objects.
+    let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget",
+                        "metadata": {"name": "w"}, "status": {"ready": true}});
+    let path = "/apis/example.com/v1/namespaces/ns/widgets";
+    let (status, _, _) = call(&handler, Method::POST, path, Some(widget)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, got) = call(&handler, Method::GET, &format!("{path}/w/status"), None).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["status"]["ready"], true);
+    let (status, _, _) = call(&handler, Method::DELETE, &format!("{path}/w/status"), None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let (status, _, _) = call(&handler, Method::GET, &format!("{path}/w/scale"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Replacing the group drops the version it no longer has.
+    dynamic
+        .install(widgets_with_status(&storage, &["v1"]))
+        .unwrap();
+    let (status, _, _) = call(&handler, Method::GET, "/apis/example.com/v1beta1", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(
+        &handler,
+        Method::GET,
+        "/apis/example.com/v1beta1/namespaces/ns/widgets/w",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, _, group) = call(&handler, Method::GET, "/apis/example.com", None).await;
+    assert_eq!(group["versions"].as_array().unwrap().len(), 1, "{group}");
+    let (status, _, _) = call(&handler, Method::GET, &format!("{path}/w"), None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Removing it empties discovery and routing.
+    dynamic.remove("example.com");
+    let (_, _, groups) = call(&handler, Method::GET, "/apis", None).await;
+    assert_eq!(groups["groups"], json!([]), "{groups}");
+    for path in [
+        "/apis/example.com",
+        "/apis/example.com/v1",
+        &format!("{path}/w"),
+    ] {
+        let (status, _, body) = call(&handler, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(body, not_found_status(), "{path}");
+    }
+}

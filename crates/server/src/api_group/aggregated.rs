@@ -13,10 +13,9 @@
 //! order so the `ETag` hashes the same bytes as kube-apiserver's.
 //!
 //! Deliberate differences from Go: no peer-aggregated discovery (the
-//! `profile=nopeer` parameter is accepted and ignored), no subresources
-//! (kapi's resources declare none yet), and every group has Go's default
-//! priority, as on a generic server without the aggregator: groups are
-//! ordered by name, versions by Kubernetes version order (`v2`, `v1`,
+//! `profile=nopeer` parameter is accepted and ignored), and every group
+//! has Go's default priority, as on a generic server without the
+//! aggregator: groups are ordered by name, versions by Kubernetes version order (`v2`, `v1`,
 //! `v1beta1`, `v1alpha1`).
 
 use std::cmp::Ordering;
@@ -52,7 +51,11 @@ pub(crate) fn group_discovery<'a>(
     let mut versions: Vec<VersionDiscovery> = versions
         .into_iter()
         .map(|(version, resources)| {
-            let mut resources: Vec<ResourceEntry> = resources.iter().map(resource_entry).collect();
+            let mut resources: Vec<ResourceEntry> = resources
+                .iter()
+                .filter(|r| r.endpoint.info().subresource.is_empty())
+                .map(|r| resource_entry(r, resources))
+                .collect();
             // Go installs a version's paths sorted, so its resources are too.
             resources.sort_by(|a, b| a.resource.cmp(&b.resource));
             VersionDiscovery {
@@ -186,6 +189,17 @@ struct ResourceEntry {
     short_names: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     categories: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    subresources: Vec<SubresourceEntry>,
+}
+
+/// Go: `APISubresourceDiscovery`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SubresourceEntry {
+    subresource: String,
+    response_kind: GroupVersionKind,
+    verbs: Vec<String>,
 }
 
 /// Go: `metav1.GroupVersionKind`.
@@ -196,10 +210,42 @@ struct GroupVersionKind {
     kind: String,
 }
 
-fn resource_entry(resource: &InstalledResource) -> ResourceEntry {
-    let info = resource.handler.info();
+/// The entry of a resource, with the subresources among `all` nested in it
+/// (sorted by name, as Go's installer registers them).
+fn resource_entry(resource: &InstalledResource, all: &[InstalledResource]) -> ResourceEntry {
+    let info = resource.endpoint.info();
     let mut verbs = info.verbs.clone();
     verbs.sort();
+    let mut subresources: Vec<SubresourceEntry> = all
+        .iter()
+        .filter(|sub| {
+            let sub = sub.endpoint.info();
+            !sub.subresource.is_empty() && sub.resource == info.resource
+        })
+        .map(|sub| {
+            let sub_info = sub.endpoint.info();
+            let mut verbs = sub_info.verbs.clone();
+            verbs.sort();
+            let response_kind = match &sub.discovery.response_kind {
+                Some(kind) => GroupVersionKind {
+                    group: kind.group.clone(),
+                    version: kind.version.clone(),
+                    kind: kind.kind.clone(),
+                },
+                None => GroupVersionKind {
+                    group: sub_info.group.clone(),
+                    version: sub_info.version.clone(),
+                    kind: sub_info.kind.clone(),
+                },
+            };
+            SubresourceEntry {
+                subresource: sub_info.subresource.clone(),
+                response_kind,
+                verbs,
+            }
+        })
+        .collect();
+    subresources.sort_by(|a, b| a.subresource.cmp(&b.subresource));
     ResourceEntry {
         resource: info.resource.clone(),
         response_kind: GroupVersionKind {
@@ -216,6 +262,7 @@ fn resource_entry(resource: &InstalledResource) -> ResourceEntry {
         verbs,
         short_names: resource.discovery.short_names.clone(),
         categories: resource.discovery.categories.clone(),
+        subresources,
     }
 }
 
