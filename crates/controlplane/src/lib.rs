@@ -17,16 +17,20 @@
 mod core_v1;
 mod events;
 mod lease;
+mod namespace;
 mod printers;
 mod rbac;
 mod secret;
+
+pub use namespace::NamespacedContent;
 
 use std::sync::Arc;
 
 use kapi_core::StatusReason;
 use kapi_core::field::{Error, ErrorList, Path};
 use kapi_core::validation::{self, NameValidator};
-use kapi_endpoints::ResourceInfo;
+use kapi_endpoints::admission::Admission;
+use kapi_endpoints::{ResourceHandler, ResourceInfo};
 use kapi_server::{ApiGroupInfo, GenericApiServer, HookError, new_default_api_group_info};
 use kapi_storage::registry::{CreateOptions, RequestContext, Store, Strategy};
 use kapi_storage::{Backend, CacherOptions, ObjectStore};
@@ -34,6 +38,9 @@ use serde_json::{Value, json};
 
 /// The name of the post-start hook that creates the `default` namespace.
 const DEFAULT_NAMESPACE_HOOK: &str = "create-default-namespace";
+
+/// The name of the post-start hook that starts the namespace controller.
+const NAMESPACE_CONTROLLER_HOOK: &str = "start-namespace-controller";
 
 /// How [`install`] stores the built-in resources.
 #[derive(Debug, Clone)]
@@ -66,8 +73,9 @@ impl InstallOptions {
     }
 }
 
-/// Installs the built-in resources on `server`, stored in `backend`, and
-/// the post-start hook that creates the `default` namespace.
+/// Installs the built-in resources on `server`, stored in `backend`, the
+/// `NamespaceLifecycle` admission plugin, and the post-start hooks that
+/// create the `default` namespace and start the namespace controller.
 ///
 /// # Errors
 /// When a group cannot be installed (a path is taken already) or the hook
@@ -76,7 +84,7 @@ pub fn install(
     server: &GenericApiServer,
     backend: Arc<dyn Backend>,
     storage: &InstallOptions,
-) -> kapi_server::Result<()> {
+) -> kapi_server::Result<Installed> {
     let objects = ObjectStore::new(backend, &storage.etcd_prefix);
     let store = |group: &str, resource: &str, kind: &str, strategy: Arc<dyn Strategy>| {
         let store = Store::new(objects.clone(), group, resource, kind, strategy);
@@ -86,7 +94,16 @@ pub fn install(
             store
         })
     };
-    let namespaces = store("", "namespaces", "Namespace", Arc::new(NamespaceStrategy));
+    let namespaces = store(
+        "",
+        "namespaces",
+        "Namespace",
+        Arc::new(namespace::NamespaceStrategy),
+    );
+    let admission = Admission::new(vec![Arc::new(namespace::NamespaceLifecycle {
+        namespaces: namespaces.clone(),
+    })]);
+    let content = NamespacedContent::default();
 
     let mut core = new_default_api_group_info("");
     let add = |info: &mut ApiGroupInfo, spec: Resource, strategy: Arc<dyn Strategy>| {
@@ -96,7 +113,12 @@ pub fn install(
         let mut resource =
             ResourceInfo::new(&group, spec.version, spec.resource, spec.kind, namespaced);
         resource.table = printers::printer(&group, spec.kind);
-        info.add_resource(spec.version, resource, store).short_names = spec
+        if namespaced {
+            content.add(&resource.qualified_resource(), store.clone());
+        }
+        let handler = ResourceHandler::new(resource, store).with_admission(admission.clone());
+        info.add_endpoint(spec.version, Arc::new(handler))
+            .short_names = spec
             .short_names
             .iter()
             .map(|name| (*name).to_owned())
@@ -107,10 +129,36 @@ pub fn install(
         Resource::v1("configmaps", "ConfigMap", &["cm"]),
         Arc::new(ConfigMapStrategy),
     );
+    // Namespaces have no deletecollection, and two subresources whose
+    // strategies take only the status, or only spec.finalizers.
     let mut namespace_info = ResourceInfo::new("", "v1", "namespaces", "Namespace", false);
     namespace_info.table = printers::printer("", "Namespace");
-    core.add_resource("v1", namespace_info, namespaces.clone())
+    namespace_info.verbs.retain(|verb| verb != "deletecollection");
+    let subresource_store = |strategy: Arc<dyn Strategy>| {
+        Arc::new(Store::new(
+            objects.clone(),
+            "",
+            "namespaces",
+            "Namespace",
+            strategy,
+        ))
+    };
+    let status_info = namespace_info.for_subresource("status", &["get", "patch", "update"]);
+    let finalize_info = namespace_info.for_subresource("finalize", &["update"]);
+    let finalize = subresource_store(Arc::new(namespace::NamespaceFinalizeStrategy));
+    let handler = |info: ResourceInfo, store: Arc<Store>| {
+        Arc::new(ResourceHandler::new(info, store).with_admission(admission.clone()))
+    };
+    core.add_endpoint("v1", handler(namespace_info, namespaces.clone()))
         .short_names = vec!["ns".to_owned()];
+    core.add_endpoint(
+        "v1",
+        handler(
+            status_info,
+            subresource_store(Arc::new(namespace::NamespaceStatusStrategy)),
+        ),
+    );
+    core.add_endpoint("v1", handler(finalize_info, finalize.clone()));
     add(
         &mut core,
         Resource::v1("secrets", "Secret", &[]),
@@ -160,10 +208,32 @@ pub fn install(
     server.install_legacy_api_group(kapi_server::API_PREFIX, core)?;
     server.install_api_groups(vec![coordination, events, rbac])?;
 
+    let controller = namespace::NamespaceController {
+        namespaces: namespaces.clone(),
+        finalize,
+        content: content.clone(),
+    };
+    server.add_post_start_hook(NAMESPACE_CONTROLLER_HOOK, move |ctx| async move {
+        tokio::spawn(controller.run(ctx.stop));
+        Ok(())
+    })?;
     server.add_post_start_hook(DEFAULT_NAMESPACE_HOOK, move |_ctx| async move {
         create_default_namespace(&namespaces).await
     })?;
-    Ok(())
+    Ok(Installed {
+        admission,
+        namespaced_content: content,
+    })
+}
+
+/// What [`install`] set up that later resources (custom resources) share.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Installed {
+    /// The admission chain every write goes through.
+    pub admission: Admission,
+    /// The namespaced stores whose objects go with their namespace.
+    pub namespaced_content: NamespacedContent,
 }
 
 /// What [`install`] needs to serve one resource beyond its strategy.
@@ -284,56 +354,9 @@ impl Strategy for ConfigMapStrategy {
     }
 }
 
-/// Namespaces (Go: `namespace.namespaceStrategy`): cluster-scoped,
-/// DNS-1123 label names, `status.phase: Active` on create and a status
-/// kept across main-resource updates.
-#[derive(Debug)]
-struct NamespaceStrategy;
-
-impl Strategy for NamespaceStrategy {
-    fn namespace_scoped(&self) -> bool {
-        false
-    }
-
-    fn allow_create_on_update(&self) -> bool {
-        false
-    }
-
-    fn allow_unconditional_update(&self) -> bool {
-        true
-    }
-
-    fn prepare_for_create(&self, object: &mut Value) {
-        if let Value::Object(map) = object {
-            map.insert("status".to_owned(), json!({"phase": "Active"}));
-        }
-    }
-
-    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
-        if let Value::Object(map) = new {
-            map.insert("status".to_owned(), old["status"].clone());
-        }
-    }
-
-    fn name_validator(&self) -> NameValidator {
-        validation::name_is_dns_label
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn namespaces_start_active_and_keep_their_status_on_update() {
-        let mut created = json!({"metadata": {"name": "a"}, "status": {"phase": "Terminating"}});
-        NamespaceStrategy.prepare_for_create(&mut created);
-        assert_eq!(created["status"], json!({"phase": "Active"}));
-
-        let mut updated = json!({"metadata": {"name": "a"}, "status": {"phase": "Terminating"}});
-        NamespaceStrategy.prepare_for_update(&mut updated, &created);
-        assert_eq!(updated["status"], json!({"phase": "Active"}));
-    }
 
     #[test]
     fn name_rules() {
@@ -344,8 +367,8 @@ mod tests {
                 "{name}"
             );
         };
-        check(&NamespaceStrategy, "team-a", true);
-        check(&NamespaceStrategy, "team.a", false);
+        check(&namespace::NamespaceStrategy, "team-a", true);
+        check(&namespace::NamespaceStrategy, "team.a", false);
         check(&ConfigMapStrategy, "team.a", true);
         check(&ConfigMapStrategy, "Team", false);
     }

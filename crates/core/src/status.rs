@@ -123,6 +123,37 @@ impl StatusError {
         err
     }
 
+    /// 403 `<resource> "<name>" is forbidden: <reason>` (Go: `NewForbidden`;
+    /// without a resource the message is `forbidden: <reason>`).
+    pub fn forbidden(resource: &str, name: &str, reason: impl fmt::Display) -> Self {
+        let message = if resource.is_empty() {
+            format!("forbidden: {reason}")
+        } else {
+            format!("{resource} \"{name}\" is forbidden: {reason}")
+        };
+        let mut err = Self::new(StatusCode::FORBIDDEN, StatusReason::Forbidden, message);
+        err.details = Some(Box::new(details(resource, name)));
+        err
+    }
+
+    /// Adds a cause naming a field (`details.causes[]` with `field`).
+    pub fn with_field_cause(
+        mut self,
+        cause_type: &str,
+        message: impl Into<String>,
+        field: &str,
+    ) -> Self {
+        let details = self.details.get_or_insert_with(Box::default);
+        details.causes.get_or_insert_with(Vec::new).push(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusCause {
+                reason: Some(cause_type.to_owned()),
+                message: Some(message.into()),
+                field: Some(field.to_owned()),
+            },
+        );
+        self
+    }
+
     /// 404 `the server could not find the requested resource` (Go: `NewGenericServerResponse`).
     pub fn not_found_generic() -> Self {
         let mut err = Self::new(

@@ -16,6 +16,7 @@ use kapi_storage::GetOptions;
 use kapi_storage::registry::{CreateOptions, RequestContext, Store, UpdateOptions};
 use serde_json::{Value, json};
 
+use crate::admission::{Admission, Attributes, Operation};
 use crate::body::{decode, decode_object, read_limited};
 use crate::info::ResourceInfo;
 use crate::options::{Query, delete_options, dry_run, list_request};
@@ -60,12 +61,24 @@ impl ResourceEndpoint for ResourceHandler {
 pub struct ResourceHandler {
     info: ResourceInfo,
     store: Arc<Store>,
+    admission: Admission,
 }
 
 impl ResourceHandler {
     /// The endpoints of `info`, served from `store`.
     pub fn new(info: ResourceInfo, store: Arc<Store>) -> Self {
-        Self { info, store }
+        Self {
+            info,
+            store,
+            admission: Admission::default(),
+        }
+    }
+
+    /// Runs `admission` before every write.
+    #[must_use]
+    pub fn with_admission(mut self, admission: Admission) -> Self {
+        self.admission = admission;
+        self
     }
 
     /// The resource served.
@@ -114,6 +127,31 @@ impl ResourceHandler {
             kind: Some(self.info.resource.clone()),
             ..StatusDetails::default()
         })
+    }
+
+    /// Admits a write of `name` (empty for a create or a collection).
+    async fn admit(
+        &self,
+        operation: Operation,
+        request_info: &RequestInfo,
+        object: Option<&Value>,
+        dry_run: bool,
+    ) -> Result<(), StatusError> {
+        let mut attributes = Attributes {
+            operation,
+            group: self.info.group.clone(),
+            version: self.info.version.clone(),
+            resource: self.info.resource.clone(),
+            subresource: self.info.subresource.clone(),
+            namespace: String::new(),
+            name: request_info.name.clone(),
+            object: object.cloned(),
+            dry_run,
+        };
+        if self.info.namespaced {
+            attributes.namespace.clone_from(&request_info.namespace);
+        }
+        self.admission.admit(&attributes).await
     }
 
     fn context(&self, request_info: &RequestInfo) -> RequestContext {
@@ -194,6 +232,13 @@ impl ResourceHandler {
         let mut options = CreateOptions::default();
         options.dry_run = dry_run(&query.all("dryRun"), "CreateOptions")?;
         let object = decode_object(&self.info, &parts.headers, &body)?;
+        self.admit(
+            Operation::Create,
+            request_info,
+            Some(&object),
+            options.dry_run,
+        )
+        .await?;
         let ctx = self.context(request_info);
         let created = self.store.create(&ctx, object, &options).await?;
         let mut response = output.object(StatusCode::CREATED, &self.info, created);
@@ -217,6 +262,13 @@ impl ResourceHandler {
         if let Some(uid) = object["metadata"]["uid"].as_str().filter(|u| !u.is_empty()) {
             options.preconditions.uid = Some(uid.to_owned());
         }
+        self.admit(
+            Operation::Update,
+            request_info,
+            Some(&object),
+            options.dry_run,
+        )
+        .await?;
         let ctx = self.context(request_info);
         let (stored, created) = self
             .store
@@ -260,6 +312,8 @@ impl ResourceHandler {
         let mut options = UpdateOptions::default();
         options.dry_run = dry_run(&query.all("dryRun"), "PatchOptions")?;
         let patch = Patch::decode(&self.info, patch_type, &body)?;
+        self.admit(Operation::Update, request_info, None, options.dry_run)
+            .await?;
         let ctx = self.context(request_info);
         let name = request_info.name.clone();
         let info = &self.info;
@@ -296,6 +350,8 @@ impl ResourceHandler {
             Some(decode(&parts.headers, &body)?)
         };
         let (options, orphan_false) = delete_options(body.as_ref(), &query)?;
+        self.admit(Operation::Delete, request_info, None, options.dry_run)
+            .await?;
         let ctx = self.context(request_info);
         let (object, deleted) = self
             .store
@@ -331,6 +387,8 @@ impl ResourceHandler {
             Some(decode(&parts.headers, &body)?)
         };
         let (options, _) = delete_options(body.as_ref(), &query)?;
+        self.admit(Operation::Delete, request_info, None, options.dry_run)
+            .await?;
         let ctx = self.context(request_info);
         let deleted = self
             .store

@@ -41,10 +41,12 @@
 //! - there are no `PartialObjectMetadata` conversions: an `Accept` that
 //!   only asks for one is a 406; watches do not stream `Table` rows (an
 //!   `Accept` listing JSON after the Table gets plain events);
-//! - no admission, no managedFields, no audit.
+//! - admission validates only (see [`admission`]); no managedFields, no
+//!   audit.
 //!
 //! This crate has no features.
 
+pub mod admission;
 mod body;
 mod handler;
 mod info;

@@ -547,7 +547,8 @@ impl Store {
         if pending_graceful {
             return Ok((object, false));
         }
-        let pending_finalizers = !finalizers(&object).is_empty();
+        let pending_finalizers =
+            !finalizers(&object).is_empty() || self.strategy.blocks_deletion(&object);
         let (update_finalizers, _) = self.gc_finalizers(&object, &options);
         let mut preconditions = options.preconditions.clone();
         let mut ignore_not_found = false;
@@ -814,7 +815,8 @@ impl Store {
             return Err(StatusError::conflict(&resource, name, OPTIMISTIC_LOCK_ERROR_MSG).into());
         }
         self.before_update(ctx, &mut object, &existing)?;
-        if should_delete_during_update(&object, &existing) {
+        if should_delete_during_update(&object, &existing) && !self.strategy.blocks_deletion(&object)
+        {
             *emptied = Some(object);
             return Err(Error::InvalidRequest("finalizers emptied".to_owned()));
         }
@@ -847,9 +849,13 @@ impl Store {
                 Value::from(new_finalizers.clone()),
             );
         }
-        *pending_finalizers = !new_finalizers.is_empty();
+        *pending_finalizers =
+            !new_finalizers.is_empty() || self.strategy.blocks_deletion(&existing);
         if !graceful {
             if *pending_finalizers {
+                if existing["metadata"]["deletionTimestamp"].is_null() {
+                    self.strategy.prepare_for_deletion(&mut existing);
+                }
                 mark_as_deleting(&mut existing, jiff::Timestamp::now());
                 return Ok(existing);
             }

@@ -96,6 +96,20 @@ pub trait Strategy: Send + Sync + fmt::Debug {
         super::generate_name(base)
     }
 
+    /// Whether finalizers of the resource's own, outside
+    /// `metadata.finalizers`, keep `object` from being deleted: a delete
+    /// then only marks it (`deletionTimestamp`), and the update that clears
+    /// the last of them deletes it (namespaces' `spec.finalizers`; Go: the
+    /// namespace REST's `Delete` and `ShouldDeleteNamespaceDuringUpdate`).
+    fn blocks_deletion(&self, _object: &Value) -> bool {
+        false
+    }
+
+    /// Called once when a delete first marks `object` as deleting, to set
+    /// what the resource shows while it waits for its finalizers
+    /// (namespaces become `Terminating`).
+    fn prepare_for_deletion(&self, _object: &mut Value) {}
+
     /// Whether deletes may be graceful (Go: the strategy implements
     /// `RESTGracefulDeleteStrategy`). Only then do deletion grace periods
     /// and pending graceful deletions apply.
