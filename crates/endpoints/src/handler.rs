@@ -194,12 +194,13 @@ impl ResourceHandler {
         request_info: &RequestInfo,
         request: Request,
     ) -> Result<Response, StatusError> {
-        let endpoint = Endpoint::Resource { table: false };
+        let endpoint = Endpoint::Resource { table: true };
         negotiate_output_stream(
             request.headers().get(header::ACCEPT),
             &SUPPORTED_MEDIA_TYPES,
             endpoint,
         )?;
+        let target = Output::negotiate(&request)?.watch_target()?;
         let query = Query::parse(request.uri().query());
         let list_request = list_request(&self.info, &self.store, request_info, &query, true)?;
         let timeout = match list_request.timeout_seconds {
@@ -216,6 +217,7 @@ impl ResourceHandler {
             info: self.info.clone(),
             allow_bookmarks: list_request.allow_watch_bookmarks,
             timeout,
+            target,
         };
         Ok(stream.into_response(watch))
     }

@@ -38,9 +38,7 @@
 //!   patch, merge patch, and strategic merge patch for the built-in kinds
 //!   with metadata in `strategic/table.rs`; custom resources get 415 for
 //!   it, as in Go);
-//! - there are no `PartialObjectMetadata` conversions: an `Accept` that
-//!   only asks for one is a 406; watches do not stream `Table` rows (an
-//!   `Accept` listing JSON after the Table gets plain events);
+//! - a table watch's bookmark is a `Table` without rows or columns;
 //! - admission validates only (see [`admission`]); no managedFields, no
 //!   audit.
 //!

@@ -20,6 +20,28 @@ pub(crate) struct Output {
     pretty: bool,
     /// The `Table` asked for, if any.
     table: Option<TableOutput>,
+    /// The `PartialObjectMetadata(List)` asked for, if any.
+    partial: Option<PartialOutput>,
+}
+
+/// A `PartialObjectMetadata` or `PartialObjectMetadataList` response:
+/// `meta.k8s.io/<version>`.
+#[derive(Debug, Clone)]
+pub(crate) struct PartialOutput {
+    version: String,
+    list: bool,
+}
+
+/// What a watch's events are converted to.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum WatchTarget {
+    /// The objects themselves.
+    #[default]
+    Objects,
+    /// One-row `Table`s, the first with the column definitions.
+    Table(String, IncludeObject),
+    /// `PartialObjectMetadata` of `meta.k8s.io/<version>`.
+    Partial(String),
 }
 
 /// A `Table` response's conversion: `meta.k8s.io/<version>` and the rows'
@@ -31,46 +53,38 @@ struct TableOutput {
 }
 
 impl Output {
-    /// Negotiates the response media type. A `Table` target is served
-    /// (JSON or YAML); a `PartialObjectMetadata` one is not yet, so asking
-    /// only for one is a 406.
+    /// Negotiates the response media type: the resource's own, a `Table`
+    /// (JSON or YAML) or `PartialObjectMetadata(List)`.
     pub(crate) fn negotiate(request: &Request) -> Result<Self, StatusError> {
         let accept = request.headers().get(header::ACCEPT);
         let endpoint = Endpoint::Resource { table: true };
         let negotiated = negotiate_output(accept, &SUPPORTED_MEDIA_TYPES, endpoint)?;
-        let table = match &negotiated.target {
-            None => None,
+        let mut table = None;
+        let mut partial = None;
+        match &negotiated.target {
+            None => {}
             Some(target) if target.kind == "Table" => {
                 let query = crate::options::Query::parse(request.uri().query());
-                Some(TableOutput {
+                table = Some(TableOutput {
                     version: target.version.clone(),
                     include: IncludeObject::parse(query.get("includeObject"))?,
-                })
+                });
             }
-            Some(_) => {
-                // A `PartialObjectMetadata` conversion: not served yet, so
-                // the same 406 as for any other unacceptable type.
-                let none = HeaderValue::from_static("application/x-kapi-none");
-                return Err(
-                    negotiate_output(Some(&none), &SUPPORTED_MEDIA_TYPES, endpoint)
-                        .err()
-                        .unwrap_or_else(|| {
-                            StatusError::internal("negotiation accepted an unknown type")
-                        }),
-                );
+            Some(target) => {
+                partial = Some(PartialOutput {
+                    version: target.version.clone(),
+                    list: target.kind == "PartialObjectMetadataList",
+                });
             }
-        };
-        Ok(Self::from(negotiated, table, request))
-    }
-
-    fn from(negotiated: Negotiated, table: Option<TableOutput>, request: &Request) -> Self {
+        }
         let pretty = negotiated.pretty
             || kapi_core::negotiation::wants_pretty(request.uri(), request.headers());
-        Self {
+        Ok(Self {
             negotiated,
             pretty,
             table,
-        }
+            partial,
+        })
     }
 
     /// A response with `value` as its body.
@@ -101,6 +115,12 @@ impl Output {
         object: Value,
     ) -> Response {
         let object = with_type_meta(info, object);
+        if let Some(partial) = &self.partial {
+            if partial.list {
+                return not_acceptable_conversion("PartialObjectMetadataList", info, false);
+            }
+            return self.value(status, &partial_object(&object, &partial.version));
+        }
         if let Some(table) = &self.table {
             // Go: a single object's table carries its resourceVersion.
             let mut metadata = Map::new();
@@ -126,7 +146,7 @@ impl Output {
             self.negotiated.media_type,
             kapi_core::negotiation::MediaType::Json
         );
-        if json && !self.pretty && self.table.is_none() {
+        if json && !self.pretty && self.table.is_none() && self.partial.is_none() {
             return self.bytes(StatusCode::OK, list_json(info, list));
         }
         let items: Vec<Value> = list
@@ -155,6 +175,22 @@ impl Output {
             );
             return self.value(StatusCode::OK, &value);
         }
+        if let Some(partial) = &self.partial {
+            if !partial.list {
+                return not_acceptable_conversion("PartialObjectMetadata", info, true);
+            }
+            let items: Vec<Value> = items
+                .iter()
+                .map(|item| partial_object(item, &partial.version))
+                .collect();
+            let value = serde_json::json!({
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": format!("meta.k8s.io/{}", partial.version),
+                "metadata": metadata,
+                "items": items,
+            });
+            return self.value(StatusCode::OK, &value);
+        }
         let value = serde_json::json!({
             "kind": info.list_kind,
             "apiVersion": info.api_version(),
@@ -162,6 +198,22 @@ impl Output {
             "items": items,
         });
         self.value(StatusCode::OK, &value)
+    }
+
+    /// What a watch's events become under this negotiation.
+    pub(crate) fn watch_target(&self) -> Result<WatchTarget, StatusError> {
+        if let Some(table) = &self.table {
+            return Ok(WatchTarget::Table(table.version.clone(), table.include));
+        }
+        match &self.partial {
+            None => Ok(WatchTarget::Objects),
+            Some(partial) if partial.list => Err(StatusError::new(
+                StatusCode::NOT_ACCEPTABLE,
+                kapi_core::StatusReason::NotAcceptable,
+                "you requested PartialObjectMetadataList, but the requested object is not a list",
+            )),
+            Some(partial) => Ok(WatchTarget::Partial(partial.version.clone())),
+        }
     }
 
     fn bytes(&self, status: StatusCode, body: Bytes) -> Response {
@@ -173,6 +225,32 @@ impl Output {
         );
         response
     }
+}
+
+/// `object` as a `PartialObjectMetadata` of `meta.k8s.io/<version>` (Go:
+/// `meta.AsPartialObjectMetadata` with the target's kind).
+pub(crate) fn partial_object(object: &Value, version: &str) -> Value {
+    serde_json::json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": format!("meta.k8s.io/{version}"),
+        "metadata": object.get("metadata").cloned().unwrap_or_else(|| serde_json::json!({})),
+    })
+}
+
+/// Go's 406 for a metadata conversion of the wrong shape (a list asked of
+/// an object, or an object of a list).
+fn not_acceptable_conversion(asked: &str, info: &ResourceInfo, is_list: bool) -> Response {
+    let shape = if is_list {
+        format!("is a list (*v1.{})", info.list_kind)
+    } else {
+        format!("is not a list (*v1.{})", info.kind)
+    };
+    StatusError::new(
+        StatusCode::NOT_ACCEPTABLE,
+        kapi_core::StatusReason::NotAcceptable,
+        format!("you requested {asked}, but the requested object {shape}"),
+    )
+    .into_response()
 }
 
 /// The compact JSON of a list: the envelope in Go's field order around each

@@ -11,10 +11,10 @@ use futures::StreamExt;
 use http::{HeaderValue, StatusCode, header};
 use kapi_core::{Body, Response, StatusError};
 use kapi_storage::{ObjectWatch, WatchEvent};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::info::ResourceInfo;
-use crate::response::object_json;
+use crate::response::{WatchTarget, object_json, partial_object, with_type_meta};
 
 /// What a watch stream needs besides its events.
 #[derive(Debug)]
@@ -22,6 +22,8 @@ pub(crate) struct WatchStream {
     pub(crate) info: ResourceInfo,
     pub(crate) allow_bookmarks: bool,
     pub(crate) timeout: Duration,
+    /// What the events' objects become.
+    pub(crate) target: WatchTarget,
 }
 
 impl WatchStream {
@@ -30,9 +32,13 @@ impl WatchStream {
     pub(crate) fn into_response(self, watch: ObjectWatch) -> Response {
         let deadline = Box::pin(tokio::time::sleep(self.timeout));
         let state = (watch, deadline, false);
+        // Only a table watch's first row carries the column definitions.
+        let headers_sent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stream = futures::stream::unfold(state, move |(mut watch, mut deadline, done)| {
             let info = self.info.clone();
             let allow_bookmarks = self.allow_bookmarks;
+            let target = self.target.clone();
+            let headers_sent = headers_sent.clone();
             async move {
                 if done {
                     return None;
@@ -44,7 +50,10 @@ impl WatchStream {
                     };
                     let frame = match event {
                         Ok(WatchEvent::Bookmark { .. }) if !allow_bookmarks => continue,
-                        Ok(event) => frame(&info, &event),
+                        Ok(event) => match &target {
+                            WatchTarget::Objects => frame(&info, &event),
+                            target => converted_frame(&info, &event, target, &headers_sent),
+                        },
                         Err(err) => {
                             let status = watch_error(err).to_status();
                             let object = serde_json::to_vec(&status).unwrap_or_default();
@@ -93,6 +102,61 @@ fn frame(info: &ResourceInfo, event: &WatchEvent) -> Bytes {
             encode_frame("BOOKMARK", &serde_json::to_vec(&object).unwrap_or_default())
         }
     }
+}
+
+/// One event's frame with its object converted to a one-row `Table` or a
+/// `PartialObjectMetadata` (Go: the watch encoder's `doTransformObject`).
+fn converted_frame(
+    info: &ResourceInfo,
+    event: &WatchEvent,
+    target: &WatchTarget,
+    headers_sent: &std::sync::atomic::AtomicBool,
+) -> Bytes {
+    let (event_type, object) = match event {
+        WatchEvent::Added(object) => ("ADDED", with_type_meta(info, object.value().clone())),
+        WatchEvent::Modified(object) => ("MODIFIED", with_type_meta(info, object.value().clone())),
+        WatchEvent::Deleted(object) => ("DELETED", with_type_meta(info, object.value().clone())),
+        WatchEvent::Bookmark {
+            resource_version,
+            initial_events_end,
+        } => {
+            let mut metadata = json!({"resourceVersion": resource_version.to_string()});
+            if *initial_events_end {
+                metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+            }
+            let object =
+                json!({"kind": info.kind, "apiVersion": info.api_version(), "metadata": metadata});
+            ("BOOKMARK", object)
+        }
+    };
+    let converted = match target {
+        WatchTarget::Objects => object,
+        WatchTarget::Partial(version) => partial_object(&object, version),
+        WatchTarget::Table(version, include) => {
+            let mut metadata = serde_json::Map::new();
+            if let Some(rv) = object["metadata"]["resourceVersion"].as_str() {
+                metadata.insert("resourceVersion".to_owned(), json!(rv));
+            }
+            let rows: &[Value] = if event_type == "BOOKMARK" {
+                &[]
+            } else {
+                std::slice::from_ref(&object)
+            };
+            let mut table =
+                crate::table::table(info.table.as_deref(), version, *include, rows, metadata);
+            if event_type == "BOOKMARK" {
+                table["rows"] = Value::Null;
+                table["columnDefinitions"] = Value::Null;
+            } else if headers_sent.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                table["columnDefinitions"] = Value::Null;
+            }
+            table
+        }
+    };
+    encode_frame(
+        event_type,
+        &serde_json::to_vec(&converted).unwrap_or_default(),
+    )
 }
 
 /// `{"type":"<type>","object":<object>}\n`.

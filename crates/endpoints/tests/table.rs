@@ -305,3 +305,115 @@ async fn writes_answer_tables_too() {
         (StatusCode::CREATED, json!("Table"), json!("c"))
     );
 }
+
+const PARTIAL_LIST: &str =
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+const PARTIAL: &str =
+    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+
+#[tokio::test]
+async fn partial_object_metadata_of_objects_and_lists() {
+    let h = handler(None);
+    let a = create(&h, "a", json!({"k": "v"})).await;
+    let b = create(&h, "b", json!({})).await;
+
+    let (status, _, list) =
+        read(call(&h, Method::GET, CM, PARTIAL_LIST, Body::empty()).await).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["kind"], "PartialObjectMetadataList");
+    assert_eq!(list["apiVersion"], "meta.k8s.io/v1");
+    assert_eq!(list["items"], json!([partial(&a, "v1"), partial(&b, "v1")]));
+    assert!(list["metadata"]["resourceVersion"].is_string(), "{list}");
+
+    let (status, _, got) =
+        read(call(&h, Method::GET, &format!("{CM}/a"), PARTIAL, Body::empty()).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got, partial(&a, "v1"));
+    let v1beta1 = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1";
+    let (_, _, got) =
+        read(call(&h, Method::GET, &format!("{CM}/a"), v1beta1, Body::empty()).await).await;
+    assert_eq!(got, partial(&a, "v1beta1"));
+
+    // The wrong shape is Go's 406.
+    let list_only = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+    let (status, _, err) = read(
+        call(
+            &h,
+            Method::GET,
+            &format!("{CM}/a"),
+            list_only,
+            Body::empty(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_ACCEPTABLE, "{err}");
+    assert_eq!(err["reason"], "NotAcceptable");
+    let object_only = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+    let (status, _, err) = read(call(&h, Method::GET, CM, object_only, Body::empty()).await).await;
+    assert_eq!(status, StatusCode::NOT_ACCEPTABLE, "{err}");
+}
+
+/// The watch frames of `uri` with `accept` until `count` arrived.
+async fn watch_frames(h: &ResourceHandler, uri: &str, accept: &str, count: usize) -> Vec<Value> {
+    let response = call(h, Method::GET, uri, accept, Body::empty()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let mut buffer = Vec::new();
+    let mut frames = Vec::new();
+    while frames.len() < count {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+            .await
+            .expect("a frame in time")
+            .expect("the stream goes on")
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            buffer.extend_from_slice(&data);
+        }
+        while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buffer.drain(..=end).collect();
+            frames.push(serde_json::from_slice(&line).unwrap());
+        }
+    }
+    frames
+}
+
+#[tokio::test]
+async fn watches_stream_table_rows_and_partial_metadata() {
+    let h = handler(Some(Arc::new(DataColumns)));
+    let a = create(&h, "a", json!({"k": "v"})).await;
+    let b = create(&h, "b", json!({})).await;
+    let uri = format!("{CM}?watch=true&resourceVersion=0");
+
+    let frames = watch_frames(&h, &uri, KUBECTL_GET, 2).await;
+    assert_eq!(frames[0]["type"], "ADDED");
+    let first = &frames[0]["object"];
+    assert_eq!(first["kind"], "Table");
+    assert_eq!(first["apiVersion"], "meta.k8s.io/v1");
+    assert_eq!(first["columnDefinitions"].as_array().unwrap().len(), 3);
+    assert_eq!(first["rows"][0]["cells"][0], "a");
+    assert_eq!(first["rows"][0]["cells"][1], 1);
+    assert_eq!(first["rows"][0]["object"], partial(&a, "v1"));
+    assert_eq!(
+        first["metadata"]["resourceVersion"],
+        a["metadata"]["resourceVersion"]
+    );
+    // Later rows come without the column definitions.
+    let second = &frames[1]["object"];
+    assert!(second["columnDefinitions"].is_null(), "{second}");
+    assert_eq!(second["rows"][0]["cells"][0], "b");
+
+    let frames = watch_frames(&h, &uri, PARTIAL, 2).await;
+    assert_eq!(
+        frames[0],
+        json!({"type": "ADDED", "object": partial(&a, "v1")})
+    );
+    assert_eq!(
+        frames[1],
+        json!({"type": "ADDED", "object": partial(&b, "v1")})
+    );
+
+    // A JSON-only Accept still streams the objects themselves.
+    let frames = watch_frames(&h, &uri, "application/json", 1).await;
+    assert_eq!(frames[0]["object"]["kind"], "ConfigMap");
+}
