@@ -14,6 +14,7 @@
 //! kube-apiserver's `bootstrap-controller` that ensures the `default`
 //! namespace.
 
+mod controller;
 mod core_v1;
 mod events;
 mod lease;
@@ -133,7 +134,9 @@ pub fn install(
     // strategies take only the status, or only spec.finalizers.
     let mut namespace_info = ResourceInfo::new("", "v1", "namespaces", "Namespace", false);
     namespace_info.table = printers::printer("", "Namespace");
-    namespace_info.verbs.retain(|verb| verb != "deletecollection");
+    namespace_info
+        .verbs
+        .retain(|verb| verb != "deletecollection");
     let subresource_store = |strategy: Arc<dyn Strategy>| {
         Arc::new(Store::new(
             objects.clone(),

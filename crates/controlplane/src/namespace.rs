@@ -16,15 +16,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use futures::StreamExt as _;
 use kapi_core::StatusError;
 use kapi_core::field::{Error, ErrorList, Path};
 use kapi_core::validation::{self, NameValidator};
 use kapi_endpoints::admission::{AdmissionPlugin, Attributes, Operation};
 use kapi_storage::registry::{DeleteOptions, RequestContext, Store, Strategy, UpdateOptions};
-use kapi_storage::{GetOptions, ListOptions, WatchEvent};
+use kapi_storage::{GetOptions, ListOptions};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -35,10 +33,6 @@ pub(crate) const FINALIZER_KUBERNETES: &str = "kubernetes";
 /// Namespaces that may never be deleted (Go: the lifecycle plugin's
 /// immortal namespaces).
 const IMMORTAL: [&str; 3] = ["default", "kube-system", "kube-public"];
-
-/// How long the controller waits before looking again at a namespace whose
-/// content is not gone yet (objects waiting for their finalizers).
-const RETRY: Duration = Duration::from_secs(2);
 
 /// Namespaces (Go: `namespace.namespaceStrategy`): cluster-scoped,
 /// DNS-1123 label names; created `Active` with the `kubernetes`
@@ -306,7 +300,11 @@ impl AdmissionPlugin for NamespaceLifecycle {
         let namespace = &attributes.namespace;
         let found = self
             .namespaces
-            .get(&RequestContext::cluster(), namespace, &GetOptions::default())
+            .get(
+                &RequestContext::cluster(),
+                namespace,
+                &GetOptions::default(),
+            )
             .await;
         let namespace_object = match found {
             Ok(object) => object,
@@ -341,77 +339,32 @@ pub(crate) struct NamespaceController {
 }
 
 impl NamespaceController {
-    /// Runs until `stop`: lists the namespaces, handles the deleting ones,
-    /// then waits for a namespace event (or, while some namespace still
-    /// has content, for a short retry delay).
+    /// Runs until `stop`, handling the deleting namespaces after each
+    /// change of any namespace.
     pub(crate) async fn run(self, stop: CancellationToken) {
-        while !stop.is_cancelled() {
-            let (pending, resource_version) = match self.sync_all().await {
-                Ok(result) => result,
-                Err(err) => {
-                    tracing::warn!(error = %err.message(), "namespace controller: list failed");
-                    (true, String::new())
-                }
-            };
-            let mut options = ListOptions::default();
-            options.resource_version = resource_version;
-            options.recursive = true;
-            let watch = if options.resource_version.is_empty() {
-                None
-            } else {
-                self.namespaces
-                    .watch(&RequestContext::cluster(), &options)
-                    .await
-                    .ok()
-            };
-            let retry = tokio::time::sleep(if pending {
-                RETRY
-            } else {
-                Duration::from_secs(300)
-            });
-            tokio::pin!(retry);
-            let Some(mut watch) = watch else {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = &mut retry => continue,
-                }
-            };
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = &mut retry => break,
-                    event = watch.next() => match event {
-                        Some(Ok(WatchEvent::Added(object) | WatchEvent::Modified(object)))
-                            if deleting(object.value()) => break,
-                        Some(Ok(_)) => {}
-                        // The watch ended or failed: list again.
-                        Some(Err(_)) | None => break,
-                    },
-                }
-            }
-        }
+        let namespaces = self.namespaces.clone();
+        crate::controller::run("namespace", namespaces, stop, |list| {
+            let this = self.clone();
+            async move { this.sync_all(&list).await }
+        })
+        .await;
     }
 
-    /// Handles every deleting namespace once. Returns whether one still
-    /// waits for its content, and the list's resourceVersion.
-    async fn sync_all(&self) -> Result<(bool, String), StatusError> {
-        let list = self
-            .namespaces
-            .list(&RequestContext::cluster(), &ListOptions::default())
-            .await?;
+    /// Handles every deleting namespace once; returns whether one still
+    /// waits for its content.
+    async fn sync_all(&self, namespaces: &[Value]) -> bool {
         let mut pending = false;
-        for namespace in &list.items {
-            if deleting(namespace.value()) {
-                match self.sync(namespace.name()).await {
-                    Ok(done) => pending |= !done,
-                    Err(err) => {
-                        tracing::warn!(namespace = namespace.name(), error = %err.message(), "namespace controller");
-                        pending = true;
-                    }
+        for namespace in namespaces.iter().filter(|ns| deleting(ns)) {
+            let name = namespace["metadata"]["name"].as_str().unwrap_or_default();
+            match self.sync(name).await {
+                Ok(done) => pending |= !done,
+                Err(err) => {
+                    tracing::warn!(namespace = name, error = %err.message(), "namespace controller");
+                    pending = true;
                 }
             }
         }
-        Ok((pending, list.resource_version.to_string()))
+        pending
     }
 
     /// Deletes the content of `namespace`; once none is left, removes the
@@ -444,8 +397,8 @@ impl NamespaceController {
                 &RequestContext::cluster(),
                 namespace,
                 |existing| {
-                    let mut object = existing
-                        .ok_or_else(|| StatusError::not_found("namespaces", namespace))?;
+                    let mut object =
+                        existing.ok_or_else(|| StatusError::not_found("namespaces", namespace))?;
                     let finalizers: Vec<Value> = object["spec"]["finalizers"]
                         .as_array()
                         .map(Vec::as_slice)
@@ -548,7 +501,9 @@ mod tests {
         assert!(messages(json!(["kubernetes", "example.com/cleanup"])).is_empty());
         assert_eq!(
             messages(json!(["cleanup"])),
-            ["spec.finalizers[0]: Invalid value: \"cleanup\": name is neither a standard finalizer name nor is it fully qualified"]
+            [
+                "spec.finalizers[0]: Invalid value: \"cleanup\": name is neither a standard finalizer name nor is it fully qualified"
+            ]
         );
     }
 }
