@@ -16,25 +16,36 @@
 
 mod controller;
 mod core_v1;
+mod crd;
 mod events;
 mod lease;
 mod namespace;
 mod printers;
 mod rbac;
+mod scale;
 mod secret;
+mod typed;
 
 pub use namespace::NamespacedContent;
 
 use std::sync::Arc;
 
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Event as CoreEvent, Namespace, Secret, ServiceAccount,
+};
+use k8s_openapi::api::events::v1::Event as EventsEvent;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kapi_core::StatusReason;
 use kapi_core::field::{Error, ErrorList, Path};
 use kapi_core::validation::{self, NameValidator};
 use kapi_endpoints::admission::Admission;
 use kapi_endpoints::{ResourceHandler, ResourceInfo};
+use kapi_openapi::{OpenApiService, ResourceSpec, Subresource};
 use kapi_server::{ApiGroupInfo, GenericApiServer, HookError, new_default_api_group_info};
 use kapi_storage::registry::{CreateOptions, RequestContext, Store, Strategy};
 use kapi_storage::{Backend, CacherOptions, ObjectStore};
+use schemars::JsonSchema;
 use serde_json::{Value, json};
 
 /// The name of the post-start hook that creates the `default` namespace.
@@ -106,6 +117,7 @@ pub fn install(
     })]);
     let content = NamespacedContent::default();
 
+    let openapi = server.openapi();
     let mut core = new_default_api_group_info("");
     let add = |info: &mut ApiGroupInfo, spec: Resource, strategy: Arc<dyn Strategy>| {
         let namespaced = strategy.namespace_scoped();
@@ -114,6 +126,15 @@ pub fn install(
         let mut resource =
             ResourceInfo::new(&group, spec.version, spec.resource, spec.kind, namespaced);
         resource.table = printers::printer(&group, spec.kind);
+        // Go's registry answers a delete with a Status, except where the
+        // storage sets ReturnDeletedObject (service accounts).
+        resource.return_deleted_object = spec.resource == "serviceaccounts";
+        (spec.schema)(
+            openapi,
+            ResourceSpec::new(&group, spec.version, spec.resource, spec.kind, namespaced)
+                .with_delete_returns_object(resource.return_deleted_object),
+        );
+        typed::type_resource(openapi, &mut resource, false);
         if namespaced {
             content.add(&resource.qualified_resource(), store.clone());
         }
@@ -127,16 +148,24 @@ pub fn install(
     };
     add(
         &mut core,
-        Resource::v1("configmaps", "ConfigMap", &["cm"]),
+        Resource::v1("configmaps", "ConfigMap", &["cm"], builtin::<ConfigMap>),
         Arc::new(ConfigMapStrategy),
     );
     // Namespaces have no deletecollection, and two subresources whose
     // strategies take only the status, or only spec.finalizers.
     let mut namespace_info = ResourceInfo::new("", "v1", "namespaces", "Namespace", false);
     namespace_info.table = printers::printer("", "Namespace");
+    namespace_info.return_deleted_object = false;
     namespace_info
         .verbs
         .retain(|verb| verb != "deletecollection");
+    openapi.add_builtin::<Namespace>(
+        ResourceSpec::new("", "v1", "namespaces", "Namespace", false)
+            .with_verbs(namespace_info.verbs.iter().map(String::as_str))
+            .with_subresource(Subresource::Status)
+            .with_subresource(Subresource::Finalize),
+    );
+    typed::type_resource(openapi, &mut namespace_info, true);
     let subresource_store = |strategy: Arc<dyn Strategy>| {
         Arc::new(Store::new(
             objects.clone(),
@@ -164,52 +193,77 @@ pub fn install(
     core.add_endpoint("v1", handler(finalize_info, finalize.clone()));
     add(
         &mut core,
-        Resource::v1("secrets", "Secret", &[]),
+        Resource::v1("secrets", "Secret", &[], builtin::<Secret>),
         Arc::new(secret::SecretStrategy),
     );
     add(
         &mut core,
-        Resource::v1("serviceaccounts", "ServiceAccount", &["sa"]),
+        Resource::v1(
+            "serviceaccounts",
+            "ServiceAccount",
+            &["sa"],
+            builtin::<ServiceAccount>,
+        ),
         Arc::new(core_v1::ServiceAccountStrategy),
     );
     add(
         &mut core,
-        Resource::v1("events", "Event", &["ev"]),
+        Resource::v1("events", "Event", &["ev"], builtin::<CoreEvent>),
         Arc::new(core_v1::CORE_EVENTS),
     );
 
     let mut coordination = new_default_api_group_info("coordination.k8s.io");
     add(
         &mut coordination,
-        Resource::v1("leases", "Lease", &[]),
+        Resource::v1("leases", "Lease", &[], builtin::<Lease>),
         Arc::new(lease::LeaseStrategy),
     );
 
     let mut events = new_default_api_group_info("events.k8s.io");
     add(
         &mut events,
-        Resource::v1("events", "Event", &["ev"]),
+        Resource::v1("events", "Event", &["ev"], builtin::<EventsEvent>),
         Arc::new(events::EVENTS_V1),
     );
 
     let mut rbac = new_default_api_group_info(rbac::GROUP);
-    for (resource, kind, namespaced) in [
-        ("roles", "Role", true),
-        ("clusterroles", "ClusterRole", false),
-    ] {
+    let roles: [(_, _, _, SchemaFn); 2] = [
+        ("roles", "Role", true, builtin::<Role>),
+        ("clusterroles", "ClusterRole", false, builtin::<ClusterRole>),
+    ];
+    for (resource, kind, namespaced, schema) in roles {
         let strategy = Arc::new(rbac::RoleStrategy { namespaced });
-        add(&mut rbac, Resource::v1(resource, kind, &[]), strategy);
+        add(
+            &mut rbac,
+            Resource::v1(resource, kind, &[], schema),
+            strategy,
+        );
     }
-    for (resource, kind, namespaced) in [
-        ("rolebindings", "RoleBinding", true),
-        ("clusterrolebindings", "ClusterRoleBinding", false),
-    ] {
+    let bindings: [(_, _, _, SchemaFn); 2] = [
+        ("rolebindings", "RoleBinding", true, builtin::<RoleBinding>),
+        (
+            "clusterrolebindings",
+            "ClusterRoleBinding",
+            false,
+            builtin::<ClusterRoleBinding>,
+        ),
+    ];
+    for (resource, kind, namespaced, schema) in bindings {
         let strategy = Arc::new(rbac::BindingStrategy { namespaced });
-        add(&mut rbac, Resource::v1(resource, kind, &[]), strategy);
+        add(
+            &mut rbac,
+            Resource::v1(resource, kind, &[], schema),
+            strategy,
+        );
     }
 
     server.install_legacy_api_group(kapi_server::API_PREFIX, core)?;
     server.install_api_groups(vec![coordination, events, rbac])?;
+    let crds = crd::install(server, &objects, storage.watch_cache, &admission, &content)?;
+    server.add_post_start_hook(crd::CRD_CONTROLLER_HOOK, move |ctx| async move {
+        tokio::spawn(crds.run(ctx.stop));
+        Ok(())
+    })?;
 
     let controller = namespace::NamespaceController {
         namespaces: namespaces.clone(),
@@ -239,27 +293,39 @@ pub struct Installed {
     pub namespaced_content: NamespacedContent,
 }
 
+/// Registers a built-in type's schema for one resource in the OpenAPI
+/// documents.
+type SchemaFn = fn(&OpenApiService, ResourceSpec);
+
+/// The [`SchemaFn`] of the k8s-openapi type `K`.
+fn builtin<K: JsonSchema>(openapi: &OpenApiService, spec: ResourceSpec) {
+    openapi.add_builtin::<K>(spec);
+}
+
 /// What [`install`] needs to serve one resource beyond its strategy.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 struct Resource {
     version: &'static str,
     resource: &'static str,
     kind: &'static str,
     short_names: &'static [&'static str],
+    schema: SchemaFn,
 }
 
 impl Resource {
-    /// A `v1` resource with its discovery short names.
+    /// A `v1` resource with its discovery short names and schema.
     fn v1(
         resource: &'static str,
         kind: &'static str,
         short_names: &'static [&'static str],
+        schema: SchemaFn,
     ) -> Self {
         Self {
             version: "v1",
             resource,
             kind,
             short_names,
+            schema,
         }
     }
 }

@@ -109,6 +109,13 @@ impl Admission {
         Self { plugins }
     }
 
+    /// The same chain with `plugin` run last.
+    #[must_use]
+    pub fn with_plugin(mut self, plugin: Arc<dyn AdmissionPlugin>) -> Self {
+        self.plugins.push(plugin);
+        self
+    }
+
     /// Runs every plugin that handles the operation.
     ///
     /// # Errors

@@ -9,9 +9,10 @@ use std::time::Duration;
 use http::{StatusCode, header};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusDetails;
 use kapi_core::negotiation::{
-    Endpoint, SUPPORTED_MEDIA_TYPES, negotiate_output_stream, patch_type,
+    Endpoint, PatchType, SUPPORTED_MEDIA_TYPES, negotiate_output_stream, patch_type,
 };
 use kapi_core::{Request, RequestInfo, Response, StatusError, StatusReason};
+use kapi_fieldmanager::FieldManager;
 use kapi_storage::GetOptions;
 use kapi_storage::registry::{CreateOptions, RequestContext, Store, UpdateOptions};
 use serde_json::{Value, json};
@@ -23,6 +24,7 @@ use crate::options::{Query, delete_options, dry_run, list_request};
 use crate::patch::Patch;
 use crate::response::{Output, add_warnings};
 use crate::watch::WatchStream;
+use crate::write::{decode_fields, write_options};
 
 /// The largest request body read (Go: `MaxRequestBodyBytes`, 3 MiB).
 pub const MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -233,7 +235,16 @@ impl ResourceHandler {
         let body = read_limited(body, MAX_REQUEST_BODY_BYTES).await?;
         let mut options = CreateOptions::default();
         options.dry_run = dry_run(&query.all("dryRun"), "CreateOptions")?;
-        let object = decode_object(&self.info, &parts.headers, &body)?;
+        let write = write_options(&query, &parts.headers, "CreateOptions", false)?;
+        let mut object = decode_object(&self.info, &parts.headers, &body)?;
+        let ctx = self.context(request_info);
+        decode_fields(
+            self.info.decoder.as_deref(),
+            &mut object,
+            write.validation,
+            &ctx,
+            &self.decode_error_prefix(),
+        )?;
         self.admit(
             Operation::Create,
             request_info,
@@ -241,7 +252,15 @@ impl ResourceHandler {
             options.dry_run,
         )
         .await?;
-        let ctx = self.context(request_info);
+        if let Some(manager) = &self.info.field_manager {
+            object = manager.update_no_errors(
+                None,
+                object,
+                &write.manager,
+                &self.info.subresource,
+                jiff::Timestamp::now(),
+            );
+        }
         let created = self.store.create(&ctx, object, &options).await?;
         let mut response = output.object(StatusCode::CREATED, &self.info, created);
         add_warnings(&mut response, ctx.warnings());
@@ -259,8 +278,17 @@ impl ResourceHandler {
         let body = read_limited(body, MAX_REQUEST_BODY_BYTES).await?;
         let mut options = UpdateOptions::default();
         options.dry_run = dry_run(&query.all("dryRun"), "UpdateOptions")?;
-        let object = decode_object(&self.info, &parts.headers, &body)?;
+        let write = write_options(&query, &parts.headers, "UpdateOptions", false)?;
+        let mut object = decode_object(&self.info, &parts.headers, &body)?;
         self.check_name(request_info, &object)?;
+        let ctx = self.context(request_info);
+        decode_fields(
+            self.info.decoder.as_deref(),
+            &mut object,
+            write.validation,
+            &ctx,
+            &self.decode_error_prefix(),
+        )?;
         if let Some(uid) = object["metadata"]["uid"].as_str().filter(|u| !u.is_empty()) {
             options.preconditions.uid = Some(uid.to_owned());
         }
@@ -271,10 +299,24 @@ impl ResourceHandler {
             options.dry_run,
         )
         .await?;
-        let ctx = self.context(request_info);
+        let field_manager = self.info.field_manager.as_deref();
+        let subresource = &self.info.subresource;
         let (stored, created) = self
             .store
-            .update(&ctx, &request_info.name, |_| Ok(object.clone()), &options)
+            .update(
+                &ctx,
+                &request_info.name,
+                |existing| {
+                    Ok(track_update(
+                        field_manager,
+                        existing.as_ref(),
+                        object.clone(),
+                        &write.manager,
+                        subresource,
+                    ))
+                },
+                &options,
+            )
             .await?;
         Ok(self.written(&output, &ctx, stored, created))
     }
@@ -313,23 +355,54 @@ impl ResourceHandler {
         let body = read_limited(body, MAX_REQUEST_BODY_BYTES).await?;
         let mut options = UpdateOptions::default();
         options.dry_run = dry_run(&query.all("dryRun"), "PatchOptions")?;
+        let is_apply = patch_type == PatchType::Apply;
+        let write = write_options(&query, &parts.headers, "PatchOptions", is_apply)?;
         let patch = Patch::decode(&self.info, patch_type, &body)?;
         self.admit(Operation::Update, request_info, None, options.dry_run)
             .await?;
         let ctx = self.context(request_info);
         let name = request_info.name.clone();
         let info = &self.info;
+        // Go: an apply creates a missing object.
+        options.force_allow_create = is_apply;
         let (stored, created) = self
             .store
             .update(
                 &ctx,
                 &name,
                 |existing| {
+                    if let (Patch::Apply(config), Some(manager)) = (&patch, &info.field_manager) {
+                        let applied = manager.apply(
+                            existing.as_ref(),
+                            config,
+                            &write.manager,
+                            write.force,
+                            &info.subresource,
+                            jiff::Timestamp::now(),
+                        )?;
+                        check_patched(info, &name, &applied)?;
+                        return Ok(applied);
+                    }
                     let existing = existing
                         .ok_or_else(|| StatusError::not_found(&info.qualified_resource(), &name))?;
-                    let patched = patch.apply(crate::response::with_type_meta(info, existing))?;
+                    let live = existing.clone();
+                    let mut patched =
+                        patch.apply(crate::response::with_type_meta(info, existing))?;
                     check_patched(info, &name, &patched)?;
-                    Ok(patched)
+                    decode_fields(
+                        info.decoder.as_deref(),
+                        &mut patched,
+                        write.validation,
+                        &ctx,
+                        "",
+                    )?;
+                    Ok(track_update(
+                        info.field_manager.as_deref(),
+                        Some(&live),
+                        patched,
+                        &write.manager,
+                        &info.subresource,
+                    ))
                 },
                 &options,
             )
@@ -401,6 +474,15 @@ impl ResourceHandler {
         Ok(response)
     }
 
+    /// How Go's `transformDecodeError` opens a body's decode error.
+    fn decode_error_prefix(&self) -> String {
+        format!(
+            "{kind} in version {version} cannot be handled as a {kind}: ",
+            kind = self.info.kind,
+            version = kapi_core::go::quote(&self.info.version)
+        )
+    }
+
     /// Go's `rest.go` `checkName`: the body's name and namespace against
     /// the URL's.
     fn check_name(&self, request_info: &RequestInfo, object: &Value) -> Result<(), StatusError> {
@@ -445,6 +527,27 @@ impl ResourceHandler {
 }
 
 /// A patched object must keep its name and the endpoint's kind.
+/// An update's object with its `managedFields` (Go: `UpdateNoErrors`, then
+/// `IgnoreManagedFieldsTimestampsTransformer` so that a no-op write keeps
+/// the old timestamps and stays a no-op).
+fn track_update(
+    field_manager: Option<&FieldManager>,
+    live: Option<&Value>,
+    new: Value,
+    manager: &str,
+    subresource: &str,
+) -> Value {
+    let Some(field_manager) = field_manager else {
+        return new;
+    };
+    let mut tracked =
+        field_manager.update_no_errors(live, new, manager, subresource, jiff::Timestamp::now());
+    if let Some(live) = live {
+        kapi_fieldmanager::ignore_managed_fields_timestamps(&mut tracked, live);
+    }
+    tracked
+}
+
 fn check_patched(info: &ResourceInfo, name: &str, patched: &Value) -> Result<(), StatusError> {
     let patched_name = patched["metadata"]["name"].as_str().unwrap_or_default();
     if patched_name != name {

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
+use kapi_fieldmanager::FieldManager;
+
 use crate::table::TableConvertor;
+use crate::write::ObjectDecoder;
 
 /// What the endpoints need to know about one served resource.
 #[derive(Debug, Clone)]
@@ -37,6 +40,13 @@ pub struct ResourceInfo {
     /// How its objects become `Table` rows (kube-apiserver's printers);
     /// `None` is Go's default convertor, `Name` and `Created At`.
     pub table: Option<Arc<dyn TableConvertor>>,
+    /// `managedFields` and server-side apply (Go: the scope's
+    /// `FieldManager`); `None`: writes record no managers and apply patches
+    /// are 415.
+    pub field_manager: Option<Arc<FieldManager>>,
+    /// Pruning and defaulting of request objects, with `fieldValidation`
+    /// reporting what was pruned; `None` keeps objects as sent.
+    pub decoder: Option<Arc<dyn ObjectDecoder>>,
 }
 
 /// Every verb of a resource endpoint.
@@ -68,6 +78,8 @@ impl ResourceInfo {
             selectable_fields: vec!["metadata.name".to_owned(), "metadata.namespace".to_owned()],
             return_deleted_object: true,
             table: None,
+            field_manager: None,
+            decoder: None,
         }
     }
 

@@ -55,7 +55,9 @@ mod response;
 mod strategic;
 mod table;
 mod watch;
+mod write;
 
 pub use handler::{MAX_REQUEST_BODY_BYTES, ResourceEndpoint, ResourceHandler};
 pub use info::ResourceInfo;
 pub use table::{ColumnDefinition, TableConvertor, age};
+pub use write::{ObjectDecoder, remove_field_path};

@@ -22,6 +22,17 @@ pub(crate) const SERVED_PATCH_TYPES: [PatchType; 2] = [PatchType::Json, PatchTyp
 const BUILTIN_PATCH_TYPES: [PatchType; 3] =
     [PatchType::Json, PatchType::Merge, PatchType::StrategicMerge];
 
+/// With server-side apply (a field manager).
+const APPLY_PATCH_TYPES: [PatchType; 3] = [PatchType::Json, PatchType::Merge, PatchType::Apply];
+
+/// A built-in kind with server-side apply.
+const BUILTIN_APPLY_PATCH_TYPES: [PatchType; 4] = [
+    PatchType::Json,
+    PatchType::Merge,
+    PatchType::StrategicMerge,
+    PatchType::Apply,
+];
+
 /// Whether `info`'s endpoint serves `patch_type`: a kind without strategic
 /// merge metadata (a custom resource) takes no strategic merge patch, as
 /// in Go.
@@ -35,10 +46,11 @@ pub(crate) fn unsupported_for(info: &ResourceInfo) -> StatusError {
 }
 
 fn served(info: &ResourceInfo) -> &'static [PatchType] {
-    if builtin_meta(info).is_some() {
-        &BUILTIN_PATCH_TYPES
-    } else {
-        &SERVED_PATCH_TYPES
+    match (builtin_meta(info).is_some(), info.field_manager.is_some()) {
+        (true, true) => &BUILTIN_APPLY_PATCH_TYPES,
+        (true, false) => &BUILTIN_PATCH_TYPES,
+        (false, true) => &APPLY_PATCH_TYPES,
+        (false, false) => &SERVED_PATCH_TYPES,
     }
 }
 
@@ -53,6 +65,9 @@ pub(crate) enum Patch {
     Json(json_patch::Patch),
     Merge(Value),
     Strategic(Value, &'static PatchMeta),
+    /// A server-side apply configuration (applied by the field manager,
+    /// not by [`Patch::apply`]).
+    Apply(Value),
 }
 
 impl Patch {
@@ -83,6 +98,19 @@ impl Patch {
                 Ok(patch @ Value::Object(_)) => Ok(Self::Merge(patch)),
                 _ => Err(StatusError::bad_request("Invalid JSON Patch")),
             },
+            PatchType::Apply if info.field_manager.is_some() => {
+                let text = std::str::from_utf8(body)
+                    .map_err(|err| StatusError::bad_request(err.to_string()))?;
+                let config: Value = kapi_core::yaml::from_str(text).map_err(|err| {
+                    StatusError::bad_request(format!("error decoding YAML: {err}"))
+                })?;
+                if !config.is_object() {
+                    return Err(StatusError::bad_request(
+                        "error decoding YAML: the apply configuration is not an object",
+                    ));
+                }
+                Ok(Self::Apply(config))
+            }
             PatchType::StrategicMerge => match builtin_meta(info) {
                 Some(meta) => Ok(Self::Strategic(crate::strategic::decode(body)?, meta)),
                 None => Err(unsupported_patch_type()),
@@ -108,6 +136,11 @@ impl Patch {
             }
             Self::Merge(patch) => json_patch::merge(&mut object, patch),
             Self::Strategic(patch, meta) => object = strategic_merge(&object, patch, meta)?,
+            Self::Apply(_) => {
+                return Err(StatusError::internal(
+                    "an apply configuration is applied by the field manager",
+                ));
+            }
         }
         Ok(object)
     }

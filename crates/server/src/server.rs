@@ -14,6 +14,7 @@ use http::StatusCode;
 use kapi_core::BoxHandler;
 use kapi_healthz::HealthChecker;
 use kapi_mux::PathRecorderMux;
+use kapi_openapi::OpenApiService;
 use kapi_routes::{Index, ListedPathProvider, Version};
 use kapi_serving::{DynamicCertificates, LoopbackClientConfig, SecureServingInfo};
 use tokio_util::sync::CancellationToken;
@@ -46,6 +47,7 @@ pub struct GenericApiServer {
     shutdown_delay_duration: Duration,
     disabled_post_start_hooks: std::collections::BTreeSet<String>,
     api_groups: crate::api_group::InstalledGroups,
+    openapi: OpenApiService,
 }
 
 /// Hooks and checks registered so far.
@@ -114,6 +116,18 @@ impl GenericApiServer {
         if let Some(info) = completed.config().version.clone() {
             Version::install(info, &mux);
         }
+        // Go: the OpenAPI services of `DefaultOpenAPIConfig`, filled in as
+        // API groups are installed.
+        let openapi_version = completed
+            .config()
+            .version
+            .as_ref()
+            .map_or_else(|| "unversioned".to_owned(), |info| info.git_version.clone());
+        let openapi = OpenApiService::new(openapi_version);
+        mux.handle("/openapi/v2", openapi.v2_handler());
+        mux.handle("/openapi/v3", openapi.v3_handler());
+        // The prefix is a constant ending in "/", the only thing the mux checks.
+        let _ = mux.unlisted_handle_prefix("/openapi/v3/", openapi.v3_group_version_handler());
 
         let unprotected_handler = mux.handler();
         let handler = chain(unprotected_handler.clone(), &completed);
@@ -156,6 +170,7 @@ impl GenericApiServer {
             shutdown_delay_duration: config.shutdown_delay_duration,
             disabled_post_start_hooks: config.disabled_post_start_hooks,
             api_groups,
+            openapi,
         })
     }
 
@@ -167,6 +182,12 @@ impl GenericApiServer {
     /// The mux for non-API paths (Go: `Handler.NonGoRestfulMux`).
     pub fn mux(&self) -> &PathRecorderMux {
         &self.mux
+    }
+
+    /// The OpenAPI documents served at `/openapi/v2` and `/openapi/v3`:
+    /// register the schema of each type served here.
+    pub fn openapi(&self) -> &OpenApiService {
+        &self.openapi
     }
 
     /// The API groups installed (see `api_group.rs`).

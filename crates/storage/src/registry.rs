@@ -815,7 +815,8 @@ impl Store {
             return Err(StatusError::conflict(&resource, name, OPTIMISTIC_LOCK_ERROR_MSG).into());
         }
         self.before_update(ctx, &mut object, &existing)?;
-        if should_delete_during_update(&object, &existing) && !self.strategy.blocks_deletion(&object)
+        if should_delete_during_update(&object, &existing)
+            && !self.strategy.blocks_deletion(&object)
         {
             *emptied = Some(object);
             return Err(Error::InvalidRequest("finalizers emptied".to_owned()));
