@@ -324,10 +324,21 @@ impl GenericApiServer {
     /// and closes registration.
     pub fn prepare_run(self) -> PreparedGenericApiServer {
         let registry = std::mem::take(&mut *self.registry());
-        let mut livez = registry.healthz_checks.clone();
-        livez.extend(registry.livez_checks);
-        let mut readyz = registry.healthz_checks.clone();
-        readyz.extend(registry.readyz_checks);
+        // Every healthz check is also a livez and readyz check, unless the
+        // path has its own check of that name (a post-start hook's livez
+        // check has the grace period).
+        let merged = |specific: Vec<Arc<dyn HealthChecker>>| {
+            let mut checks: Vec<Arc<dyn HealthChecker>> = registry
+                .healthz_checks
+                .iter()
+                .filter(|check| !specific.iter().any(|s| s.name() == check.name()))
+                .cloned()
+                .collect();
+            checks.extend(specific);
+            checks
+        };
+        let livez = merged(registry.livez_checks);
+        let mut readyz = merged(registry.readyz_checks);
         readyz.push(Arc::new(ShutdownCheck::new(
             self.signals.shutdown_initiated.clone(),
         )));

@@ -155,6 +155,15 @@ async fn post_start_hooks_run_with_loopback_and_their_checks_turn_green() {
     );
     assert!(body.contains("[+]shutdown ok\n"), "{body}");
     assert!(body.ends_with("readyz check passed\n"), "{body}");
+    // Each check is listed once on every path.
+    for path in ["/readyz?verbose", "/livez?verbose", "/healthz?verbose"] {
+        let (_, body) = get(&loopback, path).await.unwrap();
+        assert_eq!(
+            body.matches("poststarthook/wait-for-release ok").count(),
+            1,
+            "{path}: {body}"
+        );
+    }
 
     stop.cancel();
     running.await.unwrap().unwrap();
