@@ -40,7 +40,7 @@ use kapi_core::StatusReason;
 use kapi_core::field::{Error, ErrorList, Path};
 use kapi_core::validation::{self, NameValidator};
 use kapi_endpoints::admission::Admission;
-use kapi_endpoints::{ResourceHandler, ResourceInfo};
+use kapi_endpoints::{Converter, ResourceHandler, ResourceInfo};
 use kapi_openapi::{OpenApiService, ResourceSpec, Subresource};
 use kapi_server::{ApiGroupInfo, GenericApiServer, HookError, new_default_api_group_info};
 use kapi_storage::registry::{CreateOptions, RequestContext, Store, Strategy};
@@ -122,9 +122,21 @@ pub fn install(
     let add = |info: &mut ApiGroupInfo, spec: Resource, strategy: Arc<dyn Strategy>| {
         let namespaced = strategy.namespace_scoped();
         let group = info.group().to_owned();
-        let store = store(&group, spec.resource, spec.kind, strategy);
+        let store = match spec.stored_as {
+            None => store(&group, spec.resource, spec.kind, strategy),
+            Some((key_root, _)) => {
+                let store = Store::new(objects.clone(), &group, spec.resource, spec.kind, strategy)
+                    .with_key_root(key_root);
+                Arc::new(if storage.watch_cache {
+                    store.with_watch_cache(CacherOptions::default())
+                } else {
+                    store
+                })
+            }
+        };
         let mut resource =
             ResourceInfo::new(&group, spec.version, spec.resource, spec.kind, namespaced);
+        resource.converter = spec.stored_as.map(|(_, converter)| converter());
         resource.table = printers::printer(&group, spec.kind);
         // Go's registry answers a delete with a Status, except where the
         // storage sets ReturnDeletedObject (service accounts).
@@ -135,7 +147,7 @@ pub fn install(
                 .with_delete_returns_object(resource.return_deleted_object),
         );
         typed::type_resource(openapi, &mut resource, false);
-        if namespaced {
+        if namespaced && spec.stored_as.is_none() {
             content.add(&resource.qualified_resource(), store.clone());
         }
         let handler = ResourceHandler::new(resource, store).with_admission(admission.clone());
@@ -222,7 +234,8 @@ pub fn install(
     let mut events = new_default_api_group_info("events.k8s.io");
     add(
         &mut events,
-        Resource::v1("events", "Event", &["ev"], builtin::<EventsEvent>),
+        Resource::v1("events", "Event", &["ev"], builtin::<EventsEvent>)
+            .stored_as("/events", events::converter),
         Arc::new(events::EVENTS_V1),
     );
 
@@ -302,6 +315,9 @@ fn builtin<K: JsonSchema>(openapi: &OpenApiService, spec: ResourceSpec) {
     openapi.add_builtin::<K>(spec);
 }
 
+/// Makes the converter of a resource stored in another resource's version.
+type ConverterFn = fn() -> Arc<dyn Converter>;
+
 /// What [`install`] needs to serve one resource beyond its strategy.
 #[derive(Clone, Copy)]
 struct Resource {
@@ -310,6 +326,8 @@ struct Resource {
     kind: &'static str,
     short_names: &'static [&'static str],
     schema: SchemaFn,
+    /// Objects stored under another resource's key root, in its version.
+    stored_as: Option<(&'static str, ConverterFn)>,
 }
 
 impl Resource {
@@ -326,7 +344,14 @@ impl Resource {
             kind,
             short_names,
             schema,
+            stored_as: None,
         }
+    }
+
+    /// Stores the objects under `key_root`, converted by `converter`.
+    fn stored_as(mut self, key_root: &'static str, converter: ConverterFn) -> Self {
+        self.stored_as = Some((key_root, converter));
+        self
     }
 }
 

@@ -4,12 +4,11 @@
 //!
 //! Mirrors the column definitions and print functions of
 //! `k8s.io/kubernetes/pkg/printers/internalversion/printers.go` for the
-//! resources `kapi serve` has. Events keep Go's default `Name`/`Created At`
-//! convertor for now.
+//! resources `kapi serve` has.
 
 use std::sync::Arc;
 
-use kapi_endpoints::{ColumnDefinition, TableConvertor, age};
+use kapi_endpoints::{ColumnDefinition, TableConvertor, age, since};
 use serde_json::{Value, json};
 
 /// The printer of `kind` in `group`, if kube-apiserver has one that kapi
@@ -21,6 +20,7 @@ pub(crate) fn printer(group: &str, kind: &str) -> Option<Arc<dyn TableConvertor>
         ("", "Namespace") => Printer::Namespace,
         ("", "ServiceAccount") => Printer::ServiceAccount,
         ("coordination.k8s.io", "Lease") => Printer::Lease,
+        ("" | "events.k8s.io", "Event") => Printer::Event,
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => Printer::Role,
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => Printer::Binding,
         _ => return None,
@@ -38,12 +38,30 @@ enum Printer {
     Lease,
     Role,
     Binding,
+    Event,
 }
 
 impl TableConvertor for Printer {
     fn columns(&self) -> Vec<ColumnDefinition> {
         let string =
             |name: &str, description: &str| ColumnDefinition::new(name, "string", description);
+        if let Self::Event = self {
+            // Go's event columns: Name last, wide only.
+            let mut name = ColumnDefinition::name();
+            name.priority = 1;
+            return vec![
+                string("Last Seen", "The time at which the most recent occurrence of this event was recorded."),
+                string("Type", "Type of this event (Normal, Warning), new types could be added in the future"),
+                string("Reason", "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."),
+                string("Object", "The object that this event is about."),
+                string("Subobject", "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]. For example, if the object reference is to a container within a pod, this would take on a value like: \"spec.containers{name}\" (where \"name\" refers to the name of the container that triggered the event) or if no container name is specified \"spec.containers[2]\" (container with index 2 in this pod). This syntax is chosen only to have some well-defined way of referencing a part of an object.").wide(),
+                string("Source", "The component reporting this event. Should be a short machine understandable string.").wide(),
+                string("Message", "A human-readable description of the status of this operation."),
+                string("First Seen", "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)").wide(),
+                string("Count", "The number of times this event has occurred.").wide(),
+                name,
+            ];
+        }
         let mut columns = vec![ColumnDefinition::name()];
         match self {
             Self::ConfigMap => columns.extend([
@@ -72,6 +90,7 @@ impl TableConvertor for Printer {
                 "date",
                 "CreationTimestamp is a timestamp representing the server time when this object was created.",
             )),
+            Self::Event => {}
             Self::Binding => columns.extend([
                 string("Role", "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace."),
                 ColumnDefinition::age(),
@@ -119,6 +138,7 @@ impl TableConvertor for Printer {
                 age(object),
             ],
             Self::Role => vec![name, object["metadata"]["creationTimestamp"].clone()],
+            Self::Event => event_cells(object),
             Self::Binding => {
                 let role = &object["roleRef"];
                 let role = format!(
@@ -138,6 +158,74 @@ impl TableConvertor for Printer {
             }
         }
     }
+}
+
+/// An event's cells (Go: `printEvent`), from a core/v1 Event or an
+/// events.k8s.io/v1 one (whose fields have their newer names).
+fn event_cells(object: &Value) -> Vec<Value> {
+    let field = |core: &str, v1: &str| -> &Value {
+        match &object[core] {
+            Value::Null => &object[v1],
+            value => value,
+        }
+    };
+    let text = |core: &str, v1: &str| field(core, v1).as_str().unwrap_or_default().to_owned();
+    let timestamp = |value: &Value| value.as_str().filter(|t| !t.is_empty()).map(str::to_owned);
+    let first = timestamp(field("firstTimestamp", "deprecatedFirstTimestamp"))
+        .or_else(|| timestamp(&object["eventTime"]));
+    let first_seen = since(first.as_deref());
+    let mut last_seen = match timestamp(field("lastTimestamp", "deprecatedLastTimestamp")) {
+        Some(last) => since(Some(&last)),
+        None => first_seen.clone(),
+    };
+    let mut count = field("count", "deprecatedCount").as_i64().unwrap_or(0);
+    if let Some(series) = object["series"].as_object() {
+        last_seen = since(series.get("lastObservedTime").and_then(Value::as_str));
+        count = series.get("count").and_then(Value::as_i64).unwrap_or(0);
+    } else if count == 0 {
+        count = 1;
+    }
+    let involved = field("involvedObject", "regarding");
+    let kind = involved["kind"].as_str().unwrap_or_default().to_lowercase();
+    let target = match involved["name"].as_str().filter(|n| !n.is_empty()) {
+        Some(name) => format!("{kind}/{name}"),
+        None => kind,
+    };
+    let source = field("source", "deprecatedSource");
+    let component = source["component"]
+        .as_str()
+        .filter(|c| !c.is_empty())
+        .map_or_else(
+            || text("reportingComponent", "reportingController"),
+            str::to_owned,
+        );
+    let instance = source["host"]
+        .as_str()
+        .filter(|h| !h.is_empty())
+        .map_or_else(
+            || text("reportingInstance", "reportingInstance"),
+            str::to_owned,
+        );
+    let source = if instance.is_empty() {
+        component
+    } else {
+        format!("{component}, {instance}")
+    };
+    vec![
+        last_seen,
+        json!(text("type", "type")),
+        json!(text("reason", "reason")),
+        json!(target),
+        involved["fieldPath"]
+            .clone()
+            .as_str()
+            .map_or(json!(""), |p| json!(p)),
+        json!(source),
+        json!(text("message", "note").trim()),
+        first_seen,
+        json!(count),
+        object["metadata"]["name"].clone(),
+    ]
 }
 
 /// A binding's users, groups and `namespace/name` service accounts, each
@@ -229,6 +317,59 @@ mod tests {
             &["Name", "Role", "Age", "Users", "Groups", "ServiceAccounts"],
             json!(["x", "ClusterRole/view", "AGE", "u, v", "g", "ns/sa"]),
         );
-        assert!(printer("events.k8s.io", "Event").is_none());
+        let event = json!({"metadata": {"name": "e"}, "type": "Normal", "reason": "Started",
+            "involvedObject": {"kind": "Pod", "name": "p", "fieldPath": "spec.containers{c}"},
+            "source": {"component": "kubelet", "host": "node-1"}, "message": " hi ", "count": 2});
+        let headers = [
+            "Last Seen",
+            "Type",
+            "Reason",
+            "Object",
+            "Subobject",
+            "Source",
+            "Message",
+            "First Seen",
+            "Count",
+            "Name",
+        ];
+        check(
+            "",
+            "Event",
+            event,
+            &headers,
+            json!([
+                "<unknown>",
+                "Normal",
+                "Started",
+                "pod/p",
+                "spec.containers{c}",
+                "kubelet, node-1",
+                "hi",
+                "<unknown>",
+                2,
+                "e"
+            ]),
+        );
+        let v1 = json!({"metadata": {"name": "e"}, "type": "Normal", "reason": "Tested",
+            "regarding": {"kind": "ConfigMap", "name": "x"}, "note": "n",
+            "reportingController": "kapi.io/test", "reportingInstance": "i-1"});
+        check(
+            "events.k8s.io",
+            "Event",
+            v1,
+            &headers,
+            json!([
+                "<unknown>",
+                "Normal",
+                "Tested",
+                "configmap/x",
+                "",
+                "kapi.io/test, i-1",
+                "n",
+                "<unknown>",
+                1,
+                "e"
+            ]),
+        );
     }
 }

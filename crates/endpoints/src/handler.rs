@@ -261,6 +261,7 @@ impl ResourceHandler {
                 jiff::Timestamp::now(),
             );
         }
+        let object = self.info.to_storage(object);
         let created = self.store.create(&ctx, object, &options).await?;
         let mut response = output.object(StatusCode::CREATED, &self.info, created);
         add_warnings(&mut response, ctx.warnings());
@@ -299,21 +300,21 @@ impl ResourceHandler {
             options.dry_run,
         )
         .await?;
-        let field_manager = self.info.field_manager.as_deref();
-        let subresource = &self.info.subresource;
+        let info = &self.info;
         let (stored, created) = self
             .store
             .update(
                 &ctx,
                 &request_info.name,
                 |existing| {
-                    Ok(track_update(
-                        field_manager,
-                        existing.as_ref(),
+                    let live = existing.map(|e| crate::response::with_type_meta(info, e));
+                    Ok(info.to_storage(track_update(
+                        info.field_manager.as_deref(),
+                        live.as_ref(),
                         object.clone(),
                         &write.manager,
-                        subresource,
-                    ))
+                        &info.subresource,
+                    )))
                 },
                 &options,
             )
@@ -371,6 +372,7 @@ impl ResourceHandler {
                 &ctx,
                 &name,
                 |existing| {
+                    let existing = existing.map(|e| crate::response::with_type_meta(info, e));
                     if let (Patch::Apply(config), Some(manager)) = (&patch, &info.field_manager) {
                         let applied = manager.apply(
                             existing.as_ref(),
@@ -381,13 +383,12 @@ impl ResourceHandler {
                             jiff::Timestamp::now(),
                         )?;
                         check_patched(info, &name, &applied)?;
-                        return Ok(applied);
+                        return Ok(info.to_storage(applied));
                     }
                     let existing = existing
                         .ok_or_else(|| StatusError::not_found(&info.qualified_resource(), &name))?;
                     let live = existing.clone();
-                    let mut patched =
-                        patch.apply(crate::response::with_type_meta(info, existing))?;
+                    let mut patched = patch.apply(existing)?;
                     check_patched(info, &name, &patched)?;
                     decode_fields(
                         info.decoder.as_deref(),
@@ -396,13 +397,13 @@ impl ResourceHandler {
                         &ctx,
                         "",
                     )?;
-                    Ok(track_update(
+                    Ok(info.to_storage(track_update(
                         info.field_manager.as_deref(),
                         Some(&live),
                         patched,
                         &write.manager,
                         &info.subresource,
-                    ))
+                    )))
                 },
                 &options,
             )

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use kapi_fieldmanager::FieldManager;
+use serde_json::Value;
 
 use crate::table::TableConvertor;
 use crate::write::ObjectDecoder;
@@ -47,6 +48,20 @@ pub struct ResourceInfo {
     /// Pruning and defaulting of request objects, with `fieldValidation`
     /// reporting what was pruned; `None` keeps objects as sent.
     pub decoder: Option<Arc<dyn ObjectDecoder>>,
+    /// How objects of this endpoint's version are stored, when the
+    /// storage holds another version (events.k8s.io/v1 Events are stored
+    /// as core/v1 Events); `None`: stored as served.
+    pub converter: Option<Arc<dyn Converter>>,
+}
+
+/// Converts between an endpoint's version and the version its storage
+/// holds (Go: the scheme's conversion functions through the internal
+/// version).
+pub trait Converter: Send + Sync + std::fmt::Debug {
+    /// A request object (this endpoint's version) as stored.
+    fn to_storage(&self, object: Value) -> Value;
+    /// A stored object as this endpoint's version.
+    fn to_served(&self, object: Value) -> Value;
 }
 
 /// Every verb of a resource endpoint.
@@ -80,6 +95,7 @@ impl ResourceInfo {
             table: None,
             field_manager: None,
             decoder: None,
+            converter: None,
         }
     }
 
@@ -118,6 +134,14 @@ impl ResourceInfo {
             self.resource.clone()
         } else {
             format!("{}/{}", self.resource, self.subresource)
+        }
+    }
+
+    /// A request object as stored.
+    pub(crate) fn to_storage(&self, object: Value) -> Value {
+        match &self.converter {
+            Some(converter) => converter.to_storage(object),
+            None => object,
         }
     }
 

@@ -58,6 +58,6 @@ mod watch;
 mod write;
 
 pub use handler::{MAX_REQUEST_BODY_BYTES, ResourceEndpoint, ResourceHandler};
-pub use info::ResourceInfo;
-pub use table::{ColumnDefinition, TableConvertor, age};
+pub use info::{Converter, ResourceInfo};
+pub use table::{ColumnDefinition, TableConvertor, age, since};
 pub use write::{ObjectDecoder, remove_field_path};

@@ -298,8 +298,14 @@ pub(crate) fn object_json(info: &ResourceInfo, object: &Object) -> Bytes {
     Bytes::from(serde_json::to_vec(&fixed).unwrap_or_default())
 }
 
-/// Sets `kind` and `apiVersion` to the resource's.
-pub(crate) fn with_type_meta(info: &ResourceInfo, mut object: Value) -> Value {
+/// A stored object as the resource serves it: converted from the storage
+/// version (when it has a converter), with the resource's `kind` and
+/// `apiVersion`.
+pub(crate) fn with_type_meta(info: &ResourceInfo, object: Value) -> Value {
+    let mut object = match &info.converter {
+        Some(converter) => converter.to_served(object),
+        None => object,
+    };
     if let Some(map) = object.as_object_mut() {
         map.insert("kind".to_owned(), Value::String(info.kind.clone()));
         map.insert("apiVersion".to_owned(), Value::String(info.api_version()));

@@ -92,13 +92,16 @@ impl ColumnDefinition {
 /// `HumanDuration` writes it (`45s`, `5m`, `3h12m`, `12d`), `<unknown>`
 /// without one (Go: the printers' `translateTimestampSince`).
 pub fn age(object: &Value) -> Value {
-    let created = object["metadata"]["creationTimestamp"]
-        .as_str()
-        .and_then(|text| text.parse::<jiff::Timestamp>().ok());
-    let Some(created) = created else {
+    since(object["metadata"]["creationTimestamp"].as_str())
+}
+
+/// The time since an RFC 3339 timestamp as Go's printers show it (`5m`),
+/// `<unknown>` for none (Go: `translateTimestampSince`).
+pub fn since(timestamp: Option<&str>) -> Value {
+    let Some(at) = timestamp.and_then(|text| text.parse::<jiff::Timestamp>().ok()) else {
         return Value::String("<unknown>".to_owned());
     };
-    let seconds = jiff::Timestamp::now().duration_since(created).as_secs();
+    let seconds = jiff::Timestamp::now().duration_since(at).as_secs();
     Value::String(human_duration(seconds))
 }
 
