@@ -418,6 +418,7 @@ impl CrdController {
             version.namespaced,
         );
         info.list_kind.clone_from(&version.list_kind);
+        info.warnings.clone_from(&version.warnings);
         info.table = Some(Arc::new(CustomResourceTable::new(&version.printer_columns)));
         info.selectable_fields.extend(
             version

@@ -110,7 +110,10 @@ impl ResourceHandler {
                 _ => Err(self.method_not_supported(verb)),
             }
         };
-        result.unwrap_or_else(StatusError::into_response)
+        let mut response = result.unwrap_or_else(StatusError::into_response);
+        // Go: a deprecated version warns on every request.
+        add_warnings(&mut response, self.info.warnings.clone());
+        response
     }
 
     /// Go: `NewMethodNotSupported`.

@@ -52,6 +52,9 @@ pub struct ResourceInfo {
     /// storage holds another version (events.k8s.io/v1 Events are stored
     /// as core/v1 Events); `None`: stored as served.
     pub converter: Option<Arc<dyn Converter>>,
+    /// Warnings every request gets (a deprecated version's
+    /// `<group>/<version> <Kind> is deprecated; use …`).
+    pub warnings: Vec<String>,
 }
 
 /// Converts between an endpoint's version and the version its storage
@@ -96,6 +99,7 @@ impl ResourceInfo {
             field_manager: None,
             decoder: None,
             converter: None,
+            warnings: Vec::new(),
         }
     }
 
