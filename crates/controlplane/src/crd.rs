@@ -164,6 +164,10 @@ impl CrdController {
     async fn sync(&self, crds: Vec<Value>) -> bool {
         let mut pending = false;
         let now = jiff::Timestamp::now();
+        // Serve first: a CRD is served once its names are accepted, before
+        // it is reported Established (a client waiting for the condition
+        // then finds its endpoints).
+        self.serve(&crds);
         for crd in &crds {
             let name = crd["metadata"]["name"].as_str().unwrap_or_default();
             let update = naming_update(crd, &crds, now).or_else(|| establishing_update(crd, now));
@@ -174,7 +178,6 @@ impl CrdController {
                 }
             }
         }
-        self.serve(&crds);
         for crd in &crds {
             let deleting = !crd["metadata"]["deletionTimestamp"].is_null();
             if deleting && crd_has_finalizer(crd, CUSTOM_RESOURCE_CLEANUP_FINALIZER) {

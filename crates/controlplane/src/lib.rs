@@ -430,9 +430,14 @@ async fn create_default_namespace(namespaces: &Store) -> Result<(), HookError> {
 }
 
 /// ConfigMaps (Go: `configmap.strategy`): namespaced, DNS-1123 subdomain
-/// names, no create on update, unconditional updates allowed.
+/// names, no create on update, unconditional updates allowed; keys checked,
+/// data size limited, data frozen once `immutable` (Go:
+/// `ValidateConfigMap`, `ValidateConfigMapUpdate`).
 #[derive(Debug)]
 struct ConfigMapStrategy;
+
+/// The largest total size of a configmap's data (Go: `MaxSecretSize`).
+const MAX_CONFIG_MAP_SIZE: usize = 1024 * 1024;
 
 impl Strategy for ConfigMapStrategy {
     fn namespace_scoped(&self) -> bool {
@@ -446,11 +451,100 @@ impl Strategy for ConfigMapStrategy {
     fn allow_unconditional_update(&self) -> bool {
         true
     }
+
+    fn validate(&self, object: &Value) -> ErrorList {
+        let mut errs = meta_errors(object, true, validation::name_is_dns_subdomain);
+        errs.extend(validate_config_map(object));
+        errs
+    }
+
+    fn validate_update(&self, new: &Value, old: &Value) -> ErrorList {
+        let mut errs = ErrorList::new();
+        if old["immutable"] == Value::Bool(true) {
+            let detail = "field is immutable when `immutable` is set";
+            if new["immutable"] != Value::Bool(true) {
+                errs.push(Error::forbidden(&Path::new("immutable"), detail));
+            }
+            for field in ["data", "binaryData"] {
+                if new[field] != old[field] {
+                    errs.push(Error::forbidden(&Path::new(field), detail));
+                }
+            }
+        }
+        errs.extend(validate_config_map(new));
+        errs
+    }
+}
+
+/// The data checks of Go's `ValidateConfigMap`: each key a config key,
+/// no key in both `data` and `binaryData`, at most 1 MiB of data.
+fn validate_config_map(object: &Value) -> ErrorList {
+    let mut errs = ErrorList::new();
+    let empty = serde_json::Map::new();
+    let data = object["data"].as_object().unwrap_or(&empty);
+    let binary = object["binaryData"].as_object().unwrap_or(&empty);
+    let mut size = 0;
+    for (key, value) in data {
+        let path = Path::new("data").key(key);
+        errs.extend(invalid_config_key(&path, key));
+        if binary.contains_key(key) {
+            errs.push(Error::invalid(
+                &path,
+                key.as_str(),
+                "duplicate of key present in binaryData",
+            ));
+        }
+        size += value.as_str().map_or(0, str::len);
+    }
+    for (key, value) in binary {
+        errs.extend(invalid_config_key(&Path::new("binaryData").key(key), key));
+        // The decoded length of the base64 value.
+        let encoded = value.as_str().map_or(0, str::len);
+        size += encoded / 4 * 3;
+    }
+    if size > MAX_CONFIG_MAP_SIZE {
+        errs.push(Error::too_long(
+            &Path::new(""),
+            i64::try_from(MAX_CONFIG_MAP_SIZE).unwrap_or(i64::MAX),
+        ));
+    }
+    errs
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_map_keys_and_immutability() {
+        let messages =
+            |errs: ErrorList| -> Vec<String> { errs.iter().map(ToString::to_string).collect() };
+        let valid = json!({"metadata": {"name": "c", "namespace": "n"}, "data": {"a.b_C-1": "x"}});
+        assert!(ConfigMapStrategy.validate(&valid).is_empty());
+        let bad = json!({"metadata": {"name": "c", "namespace": "n"},
+                         "data": {"bad key": "x", "k": "y"}, "binaryData": {"k": "eQ=="}});
+        assert_eq!(
+            messages(ConfigMapStrategy.validate(&bad)),
+            [
+                "data[bad key]: Invalid value: \"bad key\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+                "data[k]: Invalid value: \"k\": duplicate of key present in binaryData",
+            ]
+        );
+        let frozen = json!({"metadata": {"name": "c"}, "immutable": true, "data": {"a": "b"}});
+        let changed = json!({"metadata": {"name": "c"}, "data": {"a": "c"}});
+        assert_eq!(
+            messages(ConfigMapStrategy.validate_update(&changed, &frozen)),
+            [
+                "immutable: Forbidden: field is immutable when `immutable` is set",
+                "data: Forbidden: field is immutable when `immutable` is set",
+            ]
+        );
+        assert!(
+            ConfigMapStrategy
+                .validate_update(&frozen, &frozen)
+                .is_empty()
+        );
+    }
 
     #[test]
     fn name_rules() {

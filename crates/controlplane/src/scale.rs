@@ -59,9 +59,11 @@ impl ScaleEndpoint {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default()
                     .to_owned();
+                let manager = manager(&request);
                 let body = read_body(request).await?;
                 let update = parse_update(is_patch, &content_type, &body)?;
                 let scale = &self.scale;
+                let info = &self.info;
                 let (stored, _) = self
                     .store
                     .update(
@@ -72,7 +74,19 @@ impl ScaleEndpoint {
                                 StatusError::not_found(&self.info.qualified_resource(), name)
                             })?;
                             let requested = update.apply(scale.scale_for_update(&existing)?)?;
-                            scale.set_scale(&existing, &requested)
+                            let scaled = scale.set_scale(&existing, &requested)?;
+                            // Go's ScaleHandler: the scale writer owns the
+                            // replicas it set, under subresource `scale`.
+                            Ok(match &info.field_manager {
+                                Some(fields) => fields.update_no_errors(
+                                    Some(&existing),
+                                    scaled,
+                                    &manager,
+                                    "scale",
+                                    jiff::Timestamp::now(),
+                                ),
+                                None => scaled,
+                            })
                         },
                         &UpdateOptions::default(),
                     )
@@ -168,6 +182,25 @@ fn parse_update(
             "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json",
         )),
     }
+}
+
+/// The manager of a write: `fieldManager`, else the User-Agent's program.
+fn manager(request: &Request) -> String {
+    let field_manager = request
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == "fieldManager")
+        .map(|(_, value)| kapi_core::go::query_unescape(value).unwrap_or_default())
+        .unwrap_or_default();
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    kapi_fieldmanager::manager_or_user_agent(&field_manager, user_agent)
 }
 
 async fn read_body(request: Request) -> Result<Bytes, StatusError> {
