@@ -367,7 +367,7 @@ impl CrdController {
                 version.namespaced,
             )
             .with_list_kind(&version.list_kind)
-            .with_delete_returns_object(true);
+            .with_delete_returns_object(false);
             if version.has_status {
                 spec = spec.with_subresource(Subresource::Status);
             }
@@ -422,6 +422,8 @@ impl CrdController {
         );
         info.list_kind.clone_from(&version.list_kind);
         info.warnings.clone_from(&version.warnings);
+        // Go's custom resource store answers a delete with a Status.
+        info.return_deleted_object = false;
         info.table = Some(Arc::new(CustomResourceTable::new(&version.printer_columns)));
         info.selectable_fields.extend(
             version
