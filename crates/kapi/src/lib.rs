@@ -30,7 +30,10 @@
 //! | `kapi-server` | [`server`] | `pkg/server` |
 //! | `kapi-serving` | [`serving`] | `SecureServingInfo`, `dynamiccertificates` |
 //! | `kapi-storage` | [`storage`] | `pkg/storage`, `pkg/registry/generic/registry` |
-//!
+//! | `kapi-endpoints` | [`endpoints`] | `pkg/endpoints/handlers`, `pkg/admission` |
+//! | `kapi-openapi` | [`openapi`] | kube-openapi's handlers, `DefaultOpenAPIConfig` |
+//! | `kapi-fieldmanager` | [`fieldmanager`] | structured-merge-diff, `util/managedfields` |
+//! | `kapi-apiextensions` | [`apiextensions`] | `k8s.io/apiextensions-apiserver` (CRDs) |
 //! | `kapi-controlplane` | [`controlplane`] | the built-in resources of `k8s.io/kubernetes/pkg/registry` |
 //!
 //! ## Features
@@ -40,11 +43,15 @@
 //!   in-process with a ready `kube::Client`. Its module is the one place
 //!   this facade holds code of its own rather than re-exports.
 
+pub use kapi_apiextensions as apiextensions;
 pub use kapi_config as config;
 pub use kapi_controlplane as controlplane;
 pub use kapi_core as core;
+pub use kapi_endpoints as endpoints;
+pub use kapi_fieldmanager as fieldmanager;
 pub use kapi_healthz as healthz;
 pub use kapi_mux as mux;
+pub use kapi_openapi as openapi;
 pub use kapi_routes as routes;
 pub use kapi_server as server;
 pub use kapi_serving as serving;
