@@ -47,8 +47,10 @@ mod routes;
 mod schema;
 mod service;
 mod spec;
+mod types;
 mod unknown;
 
 pub use service::{OpenApiService, TypeSchema};
 pub use spec::{ALL_VERBS, ResourceSpec, Subresource};
+pub use types::decode_error;
 pub use unknown::unknown_fields;
