@@ -533,8 +533,8 @@ async fn delete_instances(store: &Store) -> Result<bool, StatusError> {
 struct CustomResourceDecoder(CustomResourceStrategy);
 
 impl ObjectDecoder for CustomResourceDecoder {
-    fn decode(&self, object: &mut Value) -> Vec<String> {
-        self.0.decode(object)
+    fn decode(&self, object: &mut Value) -> Result<Vec<String>, String> {
+        Ok(self.0.decode(object))
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use kapi_endpoints::{ObjectDecoder, ResourceInfo, remove_field_path};
 use kapi_fieldmanager::{FieldManager, FieldSet, Path};
-use kapi_openapi::{OpenApiService, TypeSchema, unknown_fields};
+use kapi_openapi::{OpenApiService, TypeSchema, decode_error, unknown_fields};
 use serde_json::Value;
 
 /// Prunes the fields a built-in type's schema does not know.
@@ -17,12 +17,15 @@ pub(crate) struct SchemaDecoder {
 }
 
 impl ObjectDecoder for SchemaDecoder {
-    fn decode(&self, object: &mut Value) -> Vec<String> {
+    fn decode(&self, object: &mut Value) -> Result<Vec<String>, String> {
+        if let Some(error) = decode_error(&self.schema, object) {
+            return Err(error);
+        }
         let unknown = unknown_fields(&self.schema, object);
         for path in &unknown {
             remove_field_path(object, path);
         }
-        unknown
+        Ok(unknown)
     }
 }
 

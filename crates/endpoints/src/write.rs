@@ -21,7 +21,12 @@ pub trait ObjectDecoder: Send + Sync + fmt::Debug {
     /// Removes the fields the type does not know, fills in defaults, and
     /// returns the removed fields as `unknown field` paths (`spec.foo`,
     /// `rules[0].verbz`).
-    fn decode(&self, object: &mut Value) -> Vec<String>;
+    ///
+    /// # Errors
+    /// The object cannot be decoded into the type at all (a value of the
+    /// wrong JSON type): Go's decode error text (`json: cannot unmarshal
+    /// number into Go struct field ConfigMap.data of type string`).
+    fn decode(&self, object: &mut Value) -> Result<Vec<String>, String>;
 }
 
 /// `fieldValidation` (Go: `metav1.FieldValidation*`); `Warn` when absent.
@@ -113,7 +118,21 @@ pub(crate) fn decode_fields(
     let Some(decoder) = decoder else {
         return Ok(());
     };
-    let unknown = decoder.decode(object);
+    let unknown = match decoder.decode(object) {
+        Ok(unknown) => unknown,
+        // A patched object that does not decode is Go's 422 on `patch`.
+        Err(message) if prefix.is_empty() => {
+            let patched = serde_json::to_string(object).unwrap_or_default();
+            return Err(StatusError::invalid(
+                "",
+                "",
+                "",
+                &[Error::invalid(&Path::new("patch"), patched, message)],
+            ));
+        }
+        // A body that does not decode is Go's 400 (`transformDecodeError`).
+        Err(message) => return Err(StatusError::bad_request(format!("{prefix}{message}"))),
+    };
     if unknown.is_empty() {
         return Ok(());
     }
@@ -258,11 +277,16 @@ mod tests {
     struct DropFoo;
 
     impl ObjectDecoder for DropFoo {
-        fn decode(&self, object: &mut Value) -> Vec<String> {
-            match object["spec"].as_object_mut().and_then(|s| s.remove("foo")) {
-                Some(_) => vec!["spec.foo".to_owned()],
-                None => Vec::new(),
+        fn decode(&self, object: &mut Value) -> Result<Vec<String>, String> {
+            if object["spec"]["bad"].is_number() {
+                return Err("json: cannot unmarshal number".to_owned());
             }
+            Ok(
+                match object["spec"].as_object_mut().and_then(|s| s.remove("foo")) {
+                    Some(_) => vec!["spec.foo".to_owned()],
+                    None => Vec::new(),
+                },
+            )
         }
     }
 
@@ -287,6 +311,24 @@ mod tests {
         assert_eq!(
             err.message(),
             "strict decoding error: unknown field \"spec.foo\""
+        );
+        let mut bad = json!({"spec": {"bad": 1}});
+        let err = decode_fields(
+            Some(&DropFoo),
+            &mut bad.clone(),
+            FieldValidation::Warn,
+            &ctx,
+            "X: ",
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), http::StatusCode::BAD_REQUEST);
+        assert_eq!(err.message(), "X: json: cannot unmarshal number");
+        let err =
+            decode_fields(Some(&DropFoo), &mut bad, FieldValidation::Warn, &ctx, "").unwrap_err();
+        assert_eq!(err.code(), http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            err.message(),
+            " \"\" is invalid: patch: Invalid value: \"{\\\"spec\\\":{\\\"bad\\\":1}}\": json: cannot unmarshal number"
         );
         let mut ignored = object;
         let quiet = RequestContext::new("ns");

@@ -17,10 +17,6 @@
 //! status subresources, merge patches, and deletion taking its instances
 //! along; `--chunk-size` pagination.
 //!
-//! Assertions marked `KNOWN BUG` print the mismatch instead of failing, so
-//! that the rest of the suite stays useful until kapi is fixed; each says
-//! what kube-apiserver answers.
-//!
 //! kubectl is on the PATH of every machine of this kind; without it these
 //! tests print why and pass, except under `CI=true`, where they fail.
 
@@ -204,18 +200,6 @@ fn quote(text: &str) -> String {
     format!("\"{text}\"")
 }
 
-/// A `KNOWN BUG` check: prints the mismatch rather than failing. Once kapi
-/// is fixed, the call turns back into `assert_eq!(actual, expected)`.
-fn known_bug(bug: &str, actual: &str, expected: &str) {
-    if actual == expected {
-        eprintln!("KNOWN BUG {bug}: fixed; turn this check back into an assertion");
-    } else {
-        eprintln!(
-            "KNOWN BUG {bug}: still present\n  expected: {expected:?}\n  actual:   {actual:?}"
-        );
-    }
-}
-
 /// The managers of `object` as `(manager, operation, fieldsV1)`.
 fn managers(object: &Value) -> Vec<(String, String, Value)> {
     object["metadata"]["managedFields"]
@@ -293,12 +277,9 @@ fn create_and_apply_manifests() {
     // A value of the wrong type is a decoding error in Go.
     let number = s.file("number.yaml", &configmap("number", "  a: 1\n"));
     let output = s.run(&["create", "-f", &number]);
-    // KNOWN BUG (typed decoding): kapi stores `"a": 1` in a
-    // map[string]string and answers 201.
-    known_bug(
-        "configmap data of the wrong type",
-        &String::from_utf8_lossy(&output.stderr),
-        &format!(
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
             "Error from server (BadRequest): error when creating {}: ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string\n",
             quote(&number)
         ),
@@ -611,10 +592,8 @@ fn get_label_annotate_patch_and_delete() {
     // string`), and the object is unchanged.
     let output = s.run(&patch("cm/app", "merge", r#"{"data":{"n":1}}"#));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    // KNOWN BUG (typed decoding): kapi stores the number and answers 200.
-    known_bug(
-        "merge patch of the wrong type",
-        &format!(
+    assert_eq!(
+        format!(
             "{} {}",
             output.status.success(),
             stderr.contains(
