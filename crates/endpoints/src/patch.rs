@@ -14,6 +14,10 @@ use crate::strategic::{PatchMeta, patch_meta, strategic_merge};
 /// Go: `maxJSONPatchOperations`.
 const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
 
+/// The most bytes a JSON patch's `copy` operations may add (Go: the
+/// apiserver's `JSONPatchMaxCopyBytes`, the request body limit).
+const MAX_JSON_PATCH_COPY_BYTES: usize = crate::MAX_REQUEST_BODY_BYTES;
+
 /// The patch types served for any kind, in the order a 415 lists them.
 pub(crate) const SERVED_PATCH_TYPES: [PatchType; 2] = [PatchType::Json, PatchType::Merge];
 
@@ -124,15 +128,37 @@ impl Patch {
     pub(crate) fn apply(&self, mut object: Value) -> Result<Value, StatusError> {
         match self {
             Self::Json(patch) => {
-                json_patch::patch(&mut object, &patch.0).map_err(|err| {
-                    tracing::debug!(%err, "json patch failed");
+                let rejected = || {
                     StatusError::new(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         StatusReason::Invalid,
                         "the server rejected our request due to an error in our request",
                     )
                     .with_details(StatusDetails::default())
-                })?;
+                };
+                // One operation at a time, so that the bytes `copy`
+                // operations add up can be capped (Go: json-patch's
+                // `AccumulatedCopySizeLimit`, the apiserver's
+                // `JSONPatchMaxCopyBytes`); a failure discards the object.
+                let mut copied = 0;
+                for operation in &patch.0 {
+                    if let json_patch::PatchOperation::Copy(copy) = operation {
+                        let size = object
+                            .pointer(copy.from.as_str())
+                            .map_or(0, |value| serde_json::to_vec(value).map_or(0, |v| v.len()));
+                        copied += size;
+                        if copied > MAX_JSON_PATCH_COPY_BYTES {
+                            tracing::debug!(copied, "json patch copies past the limit");
+                            return Err(rejected());
+                        }
+                    }
+                    json_patch::patch(&mut object, std::slice::from_ref(operation)).map_err(
+                        |err| {
+                            tracing::debug!(%err, "json patch failed");
+                            rejected()
+                        },
+                    )?;
+                }
             }
             Self::Merge(patch) => json_patch::merge(&mut object, patch),
             Self::Strategic(patch, meta) => object = strategic_merge(&object, patch, meta)?,
@@ -162,4 +188,34 @@ fn unsupported(served: &[PatchType]) -> StatusError {
             types.join(", ")
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_patch_copies_are_capped() {
+        let info = ResourceInfo::new("", "v1", "configmaps", "ConfigMap", true);
+        let big = "x".repeat(1024 * 1024);
+        let object = json!({"data": {"a": big}});
+        // Each copy adds 1 MiB and 2 bytes of quotes: the third passes
+        // the 3 MiB limit.
+        let copies = |n: usize| {
+            let ops: Vec<Value> = (0..n)
+                .map(|i| json!({"op": "copy", "from": "/data/a", "path": format!("/data/c{i}")}))
+                .collect();
+            Patch::decode(
+                &info,
+                PatchType::Json,
+                Value::Array(ops).to_string().as_bytes(),
+            )
+            .unwrap()
+        };
+        let patched = copies(2).apply(object.clone()).unwrap();
+        assert_eq!(patched["data"].as_object().unwrap().len(), 3);
+        let err = copies(3).apply(object).unwrap_err();
+        assert_eq!(err.code(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
 }
