@@ -13,20 +13,26 @@ use super::schema::{self, Meta, corrupt, decode_kv, sql};
 use crate::backend::{Event, KeyValue, RangeRequest, RangeResponse, prefix_end};
 use crate::error::{Error, Result};
 
-/// Read connections, opened on demand and kept for reuse.
+/// Read connections, opened on demand and kept for reuse. At most
+/// `max_idle` reads run at once: more would each open (and prepare
+/// statements on) a connection of their own, which costs far more than
+/// waiting for a warm one.
 #[derive(Debug)]
 pub(super) struct ReadPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     max_idle: usize,
+    permits: tokio::sync::Semaphore,
 }
 
 impl ReadPool {
     pub(super) fn new(path: PathBuf, max_idle: usize) -> Self {
+        let max_idle = max_idle.max(1);
         ReadPool {
             path,
             idle: Mutex::new(Vec::new()),
             max_idle,
+            permits: tokio::sync::Semaphore::new(max_idle),
         }
     }
 
@@ -36,15 +42,23 @@ impl ReadPool {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
+        // The semaphore is never closed, so acquiring only waits.
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Error::Backend(Box::new(e)))?;
         let pool = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             let mut conn = pool.take()?;
             let result = f(&mut conn);
             pool.give(conn);
             result
         })
         .await
-        .map_err(|e| Error::Backend(Box::new(e)))?
+        .map_err(|e| Error::Backend(Box::new(e)))?;
+        drop(permit);
+        result
     }
 
     fn take(&self) -> Result<Connection> {
