@@ -177,8 +177,11 @@ impl ResourceHandler {
         let mut options = GetOptions::default();
         options.resource_version = query.get("resourceVersion").unwrap_or_default().to_owned();
         let ctx = self.context(request_info);
-        let object = self.store.get(&ctx, &request_info.name, &options).await?;
-        Ok(output.object(StatusCode::OK, &self.info, object))
+        let object = self
+            .store
+            .get_object(&ctx, &request_info.name, &options)
+            .await?;
+        Ok(output.stored_object(StatusCode::OK, &self.info, object))
     }
 
     async fn list(

@@ -139,6 +139,32 @@ impl Output {
         self.value(status, &object)
     }
 
+    /// A response with one stored object: in compact JSON without a
+    /// conversion, its encoded bytes as they are (the watch cache's shared
+    /// bytes when it came from there).
+    pub(crate) fn stored_object(
+        &self,
+        status: StatusCode,
+        info: &ResourceInfo,
+        object: Object,
+    ) -> Response {
+        let plain_json = matches!(
+            self.negotiated.media_type,
+            kapi_core::negotiation::MediaType::Json
+        ) && !self.pretty
+            && self.table.is_none()
+            && self.partial.is_none()
+            && info.converter.is_none();
+        if plain_json {
+            let json = object_json(info, &object);
+            let mut body = BytesMut::with_capacity(json.len() + 1);
+            body.put_slice(&json);
+            body.put_u8(b'\n');
+            return self.bytes(status, body.freeze());
+        }
+        self.object(status, info, object.into_value())
+    }
+
     /// A list response; in compact JSON the items' encoded bytes are
     /// written as they are (Go writes each cached object's serialization).
     pub(crate) fn list(&self, info: &ResourceInfo, list: &ObjectList) -> Response {

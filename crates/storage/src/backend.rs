@@ -179,6 +179,14 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// and never written). Backends may start above 0.
     async fn current_revision(&self) -> Result<i64>;
 
+    /// Whether [`Backend::current_revision`] is known in this process,
+    /// without a round trip (the embedded backends). A watch cache then
+    /// serves consistent reads of single objects from memory once it has
+    /// caught up with that revision; otherwise they go to the backend.
+    fn knows_current_revision(&self) -> bool {
+        false
+    }
+
     /// Watches every key under `prefix` (a single key is a prefix too) for
     /// writes with revision `>= start_revision`; 0 means "from the next
     /// write on". With `progress_notify`, a `Progress` response is sent

@@ -210,9 +210,29 @@ impl Cacher {
     /// (once the cache has reached N), from the backend for "" (latest).
     pub async fn get(&self, key: &str, options: &GetOptions) -> Result<Option<Object>> {
         let minimum = parse_resource_version(&options.resource_version)?;
-        let Some(minimum) = minimum else {
-            let object = self.inner.store.get(key, options).await?;
-            return Ok(object.map(Object::from_value));
+        let minimum = match minimum {
+            Some(minimum) => minimum,
+            // A consistent read: from memory when the backend's revision is
+            // known here and the cache has reached it (what kube-apiserver
+            // gets from etcd, without the round trip), else from storage as
+            // Go does.
+            None => {
+                let backend = self.inner.store.backend();
+                let current = if backend.knows_current_revision() {
+                    Some(backend.current_revision().await?)
+                } else {
+                    None
+                };
+                match current {
+                    Some(current) if self.inner.current() >= 0 && self.catch_up(current).await => {
+                        current
+                    }
+                    _ => {
+                        let object = self.inner.store.get(key, options).await?;
+                        return Ok(object.map(Object::from_value));
+                    }
+                }
+            }
         };
         self.wait_for_revision(minimum).await?;
         let full_key = self.inner.full_key(key);

@@ -240,6 +240,10 @@ impl Backend for MemoryBackend {
         Ok(self.inner.lock().revision)
     }
 
+    fn knows_current_revision(&self) -> bool {
+        true
+    }
+
     async fn watch(
         &self,
         prefix: &str,

@@ -398,17 +398,31 @@ impl Store {
         name: &str,
         options: &GetOptions,
     ) -> Result<Value, StatusError> {
+        self.get_object(ctx, name, options)
+            .await
+            .map(Object::into_value)
+    }
+
+    /// Like [`get`](Self::get), as the shared, already-encoded object
+    /// (from the watch cache, its cached bytes).
+    pub async fn get_object(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        options: &GetOptions,
+    ) -> Result<Object, StatusError> {
         let key = self.key(ctx, name)?;
         let options = GetOptions {
             ignore_not_found: false,
             ..options.clone()
         };
         let read = match &self.cacher {
-            Some(cacher) => cacher
+            Some(cacher) => cacher.get(&key, &options).await,
+            None => self
+                .storage
                 .get(&key, &options)
                 .await
-                .map(|object| object.map(Object::into_value)),
-            None => self.storage.get(&key, &options).await,
+                .map(|object| object.map(Object::from_value)),
         };
         match read {
             Ok(Some(object)) => Ok(object),

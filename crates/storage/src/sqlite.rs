@@ -415,6 +415,10 @@ impl Backend for SqliteBackend {
         Ok(self.committed.current.load(Ordering::SeqCst))
     }
 
+    fn knows_current_revision(&self) -> bool {
+        true
+    }
+
     async fn watch(
         &self,
         prefix: &str,

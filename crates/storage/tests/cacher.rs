@@ -137,6 +137,65 @@ async fn cached_objects_are_shared_bytes_encoded_once() {
 }
 
 #[tokio::test]
+async fn consistent_gets_see_writes_made_just_before_and_share_the_cached_bytes() {
+    let (store, cacher) = setup(CacherOptions::default()).await;
+    for i in 0..20 {
+        let app = format!("v{i}");
+        let rv = if i == 0 {
+            write(&store, "a", &app).await
+        } else {
+            let app = app.clone();
+            let updated = store
+                .guaranteed_update(
+                    "/configmaps/ns/a",
+                    false,
+                    None,
+                    move |mut current| {
+                        current["metadata"]["labels"]["app"] = Value::from(app.clone());
+                        async move { Ok(current) }
+                    },
+                    None,
+                )
+                .await
+                .unwrap();
+            updated["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        // The write that just returned is seen, at its revision.
+        let got = cacher
+            .get("/configmaps/ns/a", &GetOptions::default())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.value()["metadata"]["labels"]["app"], app.as_str());
+        assert_eq!(got.resource_version(), rv.to_string());
+    }
+    // Served from memory: the same shared bytes as a read at "0".
+    let mut at_zero = GetOptions::default();
+    at_zero.resource_version = "0".into();
+    let cached = cacher
+        .get("/configmaps/ns/a", &at_zero)
+        .await
+        .unwrap()
+        .unwrap();
+    let consistent = cacher
+        .get("/configmaps/ns/a", &GetOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(kapi_storage::Object::ptr_eq(&cached, &consistent));
+    assert!(matches!(
+        cacher
+            .get("/configmaps/ns/zz", &GetOptions::default())
+            .await,
+        Err(Error::KeyNotFound { .. })
+    ));
+}
+
+#[tokio::test]
 async fn gets_are_served_from_the_cache_at_a_resource_version() {
     let (store, cacher) = setup(CacherOptions::default()).await;
     let rv = write(&store, "a", "x").await;
