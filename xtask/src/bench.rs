@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: startup time, idle RSS and /healthz throughput of
 //! the `kapi` binary, beside a bare axum + rustls server.
 //! `cargo xtask bench storage` measures the storage layer instead (see
-//! [`storage`]).
+//! [`storage`]), `cargo xtask bench api` the REST API (see [`api`]).
 //!
 //! The debug-built `cargo xtask` builds the release binaries (`kapi`,
 //! `hello_tls` and xtask itself) and re-runs this command from the release
@@ -9,6 +9,7 @@
 //! debug build of rustls. Every server is a [`process::Server`], killed by
 //! PID when it goes out of scope, and every wait is bounded.
 
+mod api;
 mod client;
 mod load;
 mod process;
@@ -75,6 +76,9 @@ enum Which {
     /// The storage backends, the watch cache and its memory (not part of
     /// `all`; needs `etcd` on the PATH for the etcd rows).
     Storage,
+    /// The REST API: GET through the whole chain beside a bare server,
+    /// LIST from the watch cache, `TestServer` start (not part of `all`).
+    Api,
 }
 
 impl Which {
@@ -110,6 +114,9 @@ struct Binaries {
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if args.which == Which::Storage {
         return storage::run(args);
+    }
+    if args.which == Which::Api {
+        return api::run(args);
     }
     if args.write && (args.only_bare || args.which != Which::All) {
         bail!("--write records the whole table; run `cargo xtask bench all --write`");
