@@ -11,6 +11,7 @@
 
 mod api;
 mod client;
+mod format;
 mod load;
 mod process;
 mod report;

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::format::{met, millis as ms, thousands};
 use anyhow::{Context, bail, ensure};
 use axum::Router;
 use axum::routing::get;
@@ -952,19 +953,7 @@ impl Results {
 
 /// Replaces what lies between the API markers in `doc` with `body`.
 fn replace_section(doc: &str, body: &str) -> anyhow::Result<String> {
-    let start = doc
-        .find(START_MARKER)
-        .with_context(|| format!("no `{START_MARKER}` line"))?;
-    let inner = start + START_MARKER.len();
-    let Some(end) = doc[inner..].find(END_MARKER).map(|at| inner + at) else {
-        bail!("no `{END_MARKER}` line after `{START_MARKER}`");
-    };
-    Ok(format!(
-        "{}\n{}\n{}",
-        &doc[..inner],
-        body.trim_end_matches('\n'),
-        &doc[end..]
-    ))
+    super::format::replace_between(doc, START_MARKER, END_MARKER, body)
 }
 
 /// The nearest-rank quantile `q` of `values` (0 when empty).
@@ -975,35 +964,6 @@ fn quantile(values: &[f64], q: f64) -> f64 {
         .get(super::report::rank(sorted.len(), q))
         .copied()
         .unwrap_or_default()
-}
-
-fn met(ok: Option<bool>) -> String {
-    match ok {
-        Some(true) => "yes".to_owned(),
-        Some(false) => "**no**".to_owned(),
-        None => "–".to_owned(),
-    }
-}
-
-fn ms(ms: f64) -> String {
-    if ms < 10.0 {
-        format!("{ms:.2} ms")
-    } else {
-        format!("{ms:.1} ms")
-    }
-}
-
-/// `48471.3` → `48,471`.
-fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 
+use super::format::{met, mib, millis, thousands};
 use super::load::Load;
 
 /// Marks the start of the section `--write` owns in docs/benchmarks.md.
@@ -209,53 +209,11 @@ impl Results {
 
 /// Replaces what lies between the markers in `doc` with `body`.
 pub(crate) fn replace_section(doc: &str, body: &str) -> anyhow::Result<String> {
-    let start = doc
-        .find(START_MARKER)
-        .with_context(|| format!("no `{START_MARKER}` line"))?;
-    let inner = start + START_MARKER.len();
-    let Some(end) = doc[inner..].find(END_MARKER).map(|at| inner + at) else {
-        bail!("no `{END_MARKER}` line after `{START_MARKER}`");
-    };
-    Ok(format!(
-        "{}\n{}{}",
-        &doc[..inner],
-        body.trim_end_matches('\n').to_owned() + "\n",
-        &doc[end..]
-    ))
-}
-
-fn met(ok: Option<bool>) -> String {
-    match ok {
-        Some(true) => "yes".to_owned(),
-        Some(false) => "**no**".to_owned(),
-        None => "–".to_owned(),
-    }
+    super::format::replace_between(doc, START_MARKER, END_MARKER, body)
 }
 
 fn ms(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1e3;
-    if ms < 10.0 {
-        format!("{ms:.2} ms")
-    } else {
-        format!("{ms:.1} ms")
-    }
-}
-
-fn mib(bytes: u64) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
-}
-
-/// `48471.3` → `48,471`.
-fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    millis(d.as_secs_f64() * 1e3)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use super::format::{met, mib, millis as ms, thousands};
 use super::{BenchArgs, machine, release_dir, run_build};
 use crate::{cargo, display_command, project_root};
 
@@ -535,52 +536,7 @@ impl Results {
 
 /// Replaces what lies between the storage markers in `doc` with `body`.
 fn replace_section(doc: &str, body: &str) -> anyhow::Result<String> {
-    let start = doc
-        .find(START_MARKER)
-        .with_context(|| format!("no `{START_MARKER}` line"))?;
-    let inner = start + START_MARKER.len();
-    let Some(end) = doc[inner..].find(END_MARKER).map(|at| inner + at) else {
-        bail!("no `{END_MARKER}` line after `{START_MARKER}`");
-    };
-    Ok(format!(
-        "{}\n{}\n{}",
-        &doc[..inner],
-        body.trim_end_matches('\n'),
-        &doc[end..]
-    ))
-}
-
-fn met(ok: Option<bool>) -> String {
-    match ok {
-        Some(true) => "yes".to_owned(),
-        Some(false) => "**no**".to_owned(),
-        None => "–".to_owned(),
-    }
-}
-
-fn ms(ms: f64) -> String {
-    if ms < 10.0 {
-        format!("{ms:.2} ms")
-    } else {
-        format!("{ms:.1} ms")
-    }
-}
-
-fn mib(bytes: u64) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
-}
-
-/// `48471.3` → `48,471`.
-fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    super::format::replace_between(doc, START_MARKER, END_MARKER, body)
 }
 
 #[cfg(test)]
