@@ -27,7 +27,7 @@
 
 mod crd;
 mod defaulting;
-mod formats;
+pub(crate) mod formats;
 mod gofmt;
 mod listtype;
 mod model;

@@ -90,18 +90,20 @@ fn frame(info: &ResourceInfo, event: &WatchEvent) -> Bytes {
             resource_version,
             initial_events_end,
         } => {
-            let mut metadata = json!({"resourceVersion": resource_version.to_string()});
-            if *initial_events_end {
-                metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
-            }
-            let object = json!({
-                "kind": info.kind,
-                "apiVersion": info.api_version(),
-                "metadata": metadata,
-            });
+            let object = bookmark(info, *resource_version, *initial_events_end);
             encode_frame("BOOKMARK", &serde_json::to_vec(&object).unwrap_or_default())
         }
     }
+}
+
+/// A bookmark's object: the resource's type and only the revision (and,
+/// ending the initial events, Go's annotation).
+fn bookmark(info: &ResourceInfo, resource_version: i64, initial_events_end: bool) -> Value {
+    let mut metadata = json!({"resourceVersion": resource_version.to_string()});
+    if initial_events_end {
+        metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    json!({"kind": info.kind, "apiVersion": info.api_version(), "metadata": metadata})
 }
 
 /// One event's frame with its object converted to a one-row `Table` or a
@@ -119,15 +121,10 @@ fn converted_frame(
         WatchEvent::Bookmark {
             resource_version,
             initial_events_end,
-        } => {
-            let mut metadata = json!({"resourceVersion": resource_version.to_string()});
-            if *initial_events_end {
-                metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
-            }
-            let object =
-                json!({"kind": info.kind, "apiVersion": info.api_version(), "metadata": metadata});
-            ("BOOKMARK", object)
-        }
+        } => (
+            "BOOKMARK",
+            bookmark(info, *resource_version, *initial_events_end),
+        ),
     };
     let converted = match target {
         WatchTarget::Objects => object,

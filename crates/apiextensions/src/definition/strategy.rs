@@ -243,35 +243,6 @@ fn values(value: Option<&Value>) -> Vec<&Value> {
         .unwrap_or_default()
 }
 
-/// The string formats CRD schemas support at Kubernetes 1.33, with Go's
-/// normalization (dashes removed).
-const SUPPORTED_FORMATS: [&str; 24] = [
-    "bsonobjectid",
-    "uri",
-    "email",
-    "hostname",
-    "ipv4",
-    "ipv6",
-    "cidr",
-    "mac",
-    "uuid",
-    "uuid3",
-    "uuid4",
-    "uuid5",
-    "isbn",
-    "isbn10",
-    "isbn13",
-    "creditcard",
-    "ssn",
-    "hexcolor",
-    "rgbcolor",
-    "byte",
-    "password",
-    "date",
-    "duration",
-    "datetime",
-];
-
 /// Go: `getUnrecognizedFormatsInCRD`.
 fn unrecognized_formats(spec: &Value) -> Vec<String> {
     let mut formats = Vec::new();
@@ -282,7 +253,7 @@ fn unrecognized_formats(spec: &Value) -> Vec<String> {
                 return false;
             }
             let recognized = match string(s.get("type")) {
-                "" | "string" => SUPPORTED_FORMATS.contains(&format.replace('-', "").as_str()),
+                "" | "string" => crate::schema::formats::is_supported(format),
                 "integer" => matches!(format, "int32" | "int64"),
                 "number" => matches!(format, "float" | "double"),
                 _ => false,
