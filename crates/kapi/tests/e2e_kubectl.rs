@@ -1274,3 +1274,83 @@ fn chunked_lists() {
         last["metadata"]
     );
 }
+
+/// A CRD with two served versions (conversion `None`): objects written
+/// through one are read through the other, discovery lists both with the
+/// storage version preferred, and the deprecated one warns.
+#[test]
+fn crd_versions_serve_the_same_objects() {
+    let Some(kubectl) = kubectl() else { return };
+    let s = Session::start(&kubectl);
+    let crd = s.file(
+        "widgets.yaml",
+        r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Cluster
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1beta1
+    served: true
+    storage: false
+    deprecated: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}}}
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}}}
+"#,
+    );
+    s.ok(&["apply", "-f", &crd]);
+    s.ok(&[
+        "wait",
+        "--for=condition=established",
+        "crd/widgets.example.com",
+        "--timeout=20s",
+    ]);
+    let versions = s.ok(&["api-versions"]);
+    assert!(versions.contains("example.com/v1\n"), "{versions}");
+    assert!(versions.contains("example.com/v1beta1\n"), "{versions}");
+    let group: Value = serde_json::from_str(&s.ok(&["get", "--raw", "/apis/example.com"])).unwrap();
+    assert_eq!(group["preferredVersion"]["version"], "v1", "{group}");
+
+    let widget = s.file(
+        "w.yaml",
+        "apiVersion: example.com/v1beta1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 2}\n",
+    );
+    let output = s.run(&["create", "-f", &widget]);
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "Warning: example.com/v1beta1 Widget is deprecated; use example.com/v1 Widget\n"
+    );
+    let v1: Value =
+        serde_json::from_str(&s.ok(&["get", "widgets.v1.example.com", "w1", "-o", "json"]))
+            .unwrap();
+    assert_eq!(v1["apiVersion"], "example.com/v1");
+    assert_eq!(v1["spec"]["size"], 2);
+    s.ok(&[
+        "patch",
+        "widgets.v1.example.com",
+        "w1",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"size":3}}"#,
+    ]);
+    let beta: Value =
+        serde_json::from_str(&s.ok(&["get", "widgets.v1beta1.example.com", "w1", "-o", "json"]))
+            .unwrap();
+    assert_eq!(beta["apiVersion"], "example.com/v1beta1");
+    assert_eq!(beta["spec"]["size"], 3);
+}
