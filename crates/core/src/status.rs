@@ -328,13 +328,23 @@ impl StatusError {
     pub fn into_response(self) -> Response {
         // Serializing a Status (strings, numbers, optional fields) cannot fail.
         let body = serde_json::to_vec(&self.to_status()).unwrap_or_default();
+        self.response_with(body, "application/json")
+    }
+
+    /// The response as YAML (Go writes errors in the negotiated media type,
+    /// `ErrorNegotiated`); JSON if the YAML encoder fails.
+    pub fn into_yaml_response(self) -> Response {
+        match crate::yaml::to_string(&self.to_status()) {
+            Ok(text) => self.response_with(text.into_bytes(), "application/yaml"),
+            Err(_) => self.into_response(),
+        }
+    }
+
+    fn response_with(self, body: Vec<u8>, content_type: &'static str) -> Response {
         let mut response = Response::new(Body::from(body));
         *response.status_mut() = self.code;
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         if let Some(seconds) = self.retry_after_seconds {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

@@ -92,6 +92,14 @@ impl ResourceHandler {
     /// subresource, if the endpoint is one). Every failure is a `Status`
     /// response.
     pub async fn serve(&self, request_info: &RequestInfo, request: Request) -> Response {
+        // Go writes errors in the negotiated media type (without a
+        // conversion): YAML when the client asks for it.
+        let yaml_errors = kapi_core::negotiation::negotiate_output(
+            request.headers().get(header::ACCEPT),
+            &SUPPORTED_MEDIA_TYPES,
+            kapi_core::negotiation::Endpoint::Plain,
+        )
+        .is_ok_and(|n| n.media_type == kapi_core::negotiation::MediaType::Yaml);
         let verb = request_info.verb.as_str();
         let result = if request_info.subresource != self.info.subresource {
             Err(StatusError::not_found_generic())
@@ -110,7 +118,13 @@ impl ResourceHandler {
                 _ => Err(self.method_not_supported(verb)),
             }
         };
-        let mut response = result.unwrap_or_else(StatusError::into_response);
+        let mut response = result.unwrap_or_else(|err| {
+            if yaml_errors {
+                err.into_yaml_response()
+            } else {
+                err.into_response()
+            }
+        });
         // Go: a deprecated version warns on every request.
         add_warnings(&mut response, self.info.warnings.clone());
         response

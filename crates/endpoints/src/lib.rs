@@ -32,15 +32,14 @@
 //! ```
 //!
 //! Deliberate differences from Go, for now:
-//! - `fieldValidation` is accepted and treated as `Ignore`: unknown or
-//!   duplicate fields are neither warned about nor rejected;
-//! - server-side apply answers 415 listing the patch types served (JSON
-//!   patch, merge patch, and strategic merge patch for the built-in kinds
-//!   with metadata in `strategic/table.rs`; custom resources get 415 for
-//!   it, as in Go);
+//! - duplicate fields in a JSON body are not detected (the last one
+//!   wins, as Go keeps it, but no `duplicate field` warning or error);
+//! - server-side apply and `managedFields` need a field manager in the
+//!   resource's [`ResourceInfo`]; without one, apply patches are 415 (the
+//!   strategic merge patch needs the kind's metadata in
+//!   `strategic/table.rs`; custom resources get 415 for it, as in Go);
 //! - a table watch's bookmark is a `Table` without rows or columns;
-//! - admission validates only (see [`admission`]); no managedFields, no
-//!   audit.
+//! - admission validates only (see [`admission`]); no audit.
 //!
 //! This crate has no features.
 
