@@ -254,6 +254,8 @@ impl CrdController {
                     continue;
                 }
                 changed_groups.insert(existing.group.clone());
+                // The rebuilt entry registers the versions it still serves.
+                self.unpublish(existing);
             }
             match self.build(crd, key, terminating) {
                 Ok(entry) => {
@@ -276,10 +278,7 @@ impl CrdController {
         for name in gone {
             if let Some(old) = served.remove(&name) {
                 changed_groups.insert(old.group.clone());
-                for version in &old.versions {
-                    let v = &version.version;
-                    self.openapi.remove(&v.group, &v.version, &v.plural);
-                }
+                self.unpublish(&old);
                 if let Some(first) = old.versions.first() {
                     self.content
                         .remove(&format!("{}.{}", first.version.plural, old.group));
@@ -288,6 +287,14 @@ impl CrdController {
         }
         for group in changed_groups {
             self.install_group(&group, &served);
+        }
+    }
+
+    /// Removes a served CRD's versions from the OpenAPI documents.
+    fn unpublish(&self, served: &Served) {
+        for version in &served.versions {
+            let v = &version.version;
+            self.openapi.remove(&v.group, &v.version, &v.plural);
         }
     }
 

@@ -1353,4 +1353,39 @@ spec:
             .unwrap();
     assert_eq!(beta["apiVersion"], "example.com/v1beta1");
     assert_eq!(beta["spec"]["size"], 3);
+
+    // No longer serving v1beta1 takes it out of discovery and OpenAPI.
+    let openapi = |s: &Session| -> Value {
+        serde_json::from_str(&s.ok(&["get", "--raw", "/openapi/v3"])).unwrap()
+    };
+    assert!(openapi(&s)["paths"]["apis/example.com/v1beta1"].is_object());
+    s.ok(&[
+        "patch",
+        "crd",
+        "widgets.example.com",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/versions/0/served","value":false}]"#,
+    ]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while s.ok(&["api-versions"]).contains("example.com/v1beta1") {
+        assert!(std::time::Instant::now() < deadline, "v1beta1 still served");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let paths = openapi(&s);
+    assert!(
+        paths["paths"]["apis/example.com/v1beta1"].is_null(),
+        "{paths}"
+    );
+    assert!(paths["paths"]["apis/example.com/v1"].is_object(), "{paths}");
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "widgets.v1.example.com",
+            "w1",
+            "-o",
+            "jsonpath={.spec.size}"
+        ]),
+        "3"
+    );
 }
