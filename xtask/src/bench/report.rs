@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-
 use super::format::{met, mib, millis, thousands};
 use super::load::Load;
 
