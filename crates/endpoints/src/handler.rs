@@ -92,14 +92,8 @@ impl ResourceHandler {
     /// subresource, if the endpoint is one). Every failure is a `Status`
     /// response.
     pub async fn serve(&self, request_info: &RequestInfo, request: Request) -> Response {
-        // Go writes errors in the negotiated media type (without a
-        // conversion): YAML when the client asks for it.
-        let yaml_errors = kapi_core::negotiation::negotiate_output(
-            request.headers().get(header::ACCEPT),
-            &SUPPORTED_MEDIA_TYPES,
-            kapi_core::negotiation::Endpoint::Plain,
-        )
-        .is_ok_and(|n| n.media_type == kapi_core::negotiation::MediaType::Yaml);
+        // Kept for an error, which Go writes in the negotiated media type.
+        let accept = request.headers().get(header::ACCEPT).cloned();
         let verb = request_info.verb.as_str();
         let result = if request_info.subresource != self.info.subresource {
             Err(StatusError::not_found_generic())
@@ -119,7 +113,15 @@ impl ResourceHandler {
             }
         };
         let mut response = result.unwrap_or_else(|err| {
-            if yaml_errors {
+            // Without a conversion (Go: `ErrorNegotiated`): YAML when the
+            // client asks for it, else JSON.
+            let yaml = kapi_core::negotiation::negotiate_output(
+                accept.as_ref(),
+                &SUPPORTED_MEDIA_TYPES,
+                kapi_core::negotiation::Endpoint::Plain,
+            )
+            .is_ok_and(|n| n.media_type == kapi_core::negotiation::MediaType::Yaml);
+            if yaml {
                 err.into_yaml_response()
             } else {
                 err.into_response()
