@@ -422,16 +422,9 @@ fn check_kubeconfig(server: &Server) -> anyhow::Result<()> {
 
 /// Writes the results into docs/benchmarks.md between the markers.
 fn write_doc(results: &Results) -> anyhow::Result<()> {
-    let path = project_root().join("docs/benchmarks.md");
-    let doc = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let date = jiff::Timestamp::now()
-        .strftime("%Y-%m-%d %H:%M UTC")
-        .to_string();
-    let updated = report::replace_section(&doc, &results.section(&date, &machine()))
-        .with_context(|| format!("updating {}", path.display()))?;
-    fs::write(&path, updated).with_context(|| format!("writing {}", path.display()))?;
-    println!("wrote the results into {}", path.display());
-    Ok(())
+    format::write_section(report::START_MARKER, report::END_MARKER, |date, machine| {
+        results.section(date, machine)
+    })
 }
 
 /// `x86_64, 2 CPUs (AMD EPYC ...)`, from `uname -m`, `nproc` and /proc/cpuinfo.

@@ -44,8 +44,8 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use super::load::{Generator, Load};
 use super::process::{Server, free_port, wait_bounded};
-use super::{BenchArgs, client, machine, release_dir, rerun_from_release, run_build};
-use crate::{cargo, display_command, project_root};
+use super::{BenchArgs, client, release_dir, rerun_from_release, run_build};
+use crate::{cargo, display_command};
 
 /// Marks the start of the section `--write` owns in docs/benchmarks.md.
 const START_MARKER: &str = "<!-- bench:api:start -->";
@@ -140,16 +140,9 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let table = results.table();
     println!("\n{table}");
     if args.write {
-        let path = project_root().join("docs/benchmarks.md");
-        let doc =
-            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let date = jiff::Timestamp::now()
-            .strftime("%Y-%m-%d %H:%M UTC")
-            .to_string();
-        let updated = replace_section(&doc, &results.section(&date, &machine()))
-            .with_context(|| format!("updating {}", path.display()))?;
-        fs::write(&path, updated).with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote the results into {}", path.display());
+        super::format::write_section(START_MARKER, END_MARKER, |date, machine| {
+            results.section(date, machine)
+        })?;
     }
     Ok(())
 }
@@ -952,6 +945,7 @@ impl Results {
 }
 
 /// Replaces what lies between the API markers in `doc` with `body`.
+#[cfg(test)]
 fn replace_section(doc: &str, body: &str) -> anyhow::Result<String> {
     super::format::replace_between(doc, START_MARKER, END_MARKER, body)
 }

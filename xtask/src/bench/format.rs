@@ -1,7 +1,30 @@
 //! What every bench section of docs/benchmarks.md is written with: the
 //! marked section replaced in place, and the number formats of its tables.
 
+use std::fs;
+
 use anyhow::{Context as _, bail};
+
+/// Writes a bench's section into docs/benchmarks.md between its markers:
+/// `section` gets the run's date (`2026-11-29 16:33 UTC`) and the
+/// machine line.
+pub(crate) fn write_section(
+    start_marker: &str,
+    end_marker: &str,
+    section: impl FnOnce(&str, &str) -> String,
+) -> anyhow::Result<()> {
+    let path = crate::project_root().join("docs/benchmarks.md");
+    let doc = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let date = jiff::Timestamp::now()
+        .strftime("%Y-%m-%d %H:%M UTC")
+        .to_string();
+    let body = section(&date, &super::machine());
+    let updated = replace_between(&doc, start_marker, end_marker, &body)
+        .with_context(|| format!("updating {}", path.display()))?;
+    fs::write(&path, updated).with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote the results into {}", path.display());
+    Ok(())
+}
 
 /// Replaces what lies between `start_marker` and `end_marker` in `doc`
 /// with `body` (one line break after the start marker and before the end

@@ -207,7 +207,8 @@ impl Results {
 }
 
 /// Replaces what lies between the markers in `doc` with `body`.
-pub(crate) fn replace_section(doc: &str, body: &str) -> anyhow::Result<String> {
+#[cfg(test)]
+fn replace_section(doc: &str, body: &str) -> anyhow::Result<String> {
     super::format::replace_between(doc, START_MARKER, END_MARKER, body)
 }
 

@@ -20,8 +20,8 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::format::{met, mib, millis as ms, thousands};
-use super::{BenchArgs, machine, release_dir, run_build};
-use crate::{cargo, display_command, project_root};
+use super::{BenchArgs, release_dir, run_build};
+use crate::{cargo, display_command};
 
 /// Marks the start of the section `--write` owns in docs/benchmarks.md.
 const START_MARKER: &str = "<!-- bench:storage:start -->";
@@ -111,16 +111,9 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let table = results.table();
     println!("\n{table}");
     if args.write {
-        let path = project_root().join("docs/benchmarks.md");
-        let doc =
-            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let date = jiff::Timestamp::now()
-            .strftime("%Y-%m-%d %H:%M UTC")
-            .to_string();
-        let updated = replace_section(&doc, &results.section(&date, &machine()))
-            .with_context(|| format!("updating {}", path.display()))?;
-        fs::write(&path, updated).with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote the results into {}", path.display());
+        super::format::write_section(START_MARKER, END_MARKER, |date, machine| {
+            results.section(date, machine)
+        })?;
     }
     Ok(())
 }
@@ -535,6 +528,7 @@ impl Results {
 }
 
 /// Replaces what lies between the storage markers in `doc` with `body`.
+#[cfg(test)]
 fn replace_section(doc: &str, body: &str) -> anyhow::Result<String> {
     super::format::replace_between(doc, START_MARKER, END_MARKER, body)
 }

@@ -46,33 +46,10 @@ pub(crate) fn conversion_error(node: &Node) -> Option<String> {
 fn value_validation_conversion_error(node: &Node) -> Option<String> {
     node.not
         .as_deref()
-        .and_then(nested_conversion_error)
-        .or_else(|| node.all_of.iter().find_map(nested_conversion_error))
-        .or_else(|| node.any_of.iter().find_map(nested_conversion_error))
-        .or_else(|| node.one_of.iter().find_map(nested_conversion_error))
-}
-
-fn nested_conversion_error(node: &Node) -> Option<String> {
-    unsupported(node)
-        .or_else(|| value_validation_conversion_error(node))
-        .or_else(|| {
-            (node.preserve_unknown_fields == Some(false)).then(|| {
-                "internal error: 'x-kubernetes-preserve-unknown-fields' must be true or undefined"
-                    .to_owned()
-            })
-        })
-        .or_else(|| {
-            node.items_array
-                .as_ref()
-                .filter(|list| !list.is_empty())
-                .map(|_| "OpenAPIV3Schema 'items' must be a schema, but is an array".to_owned())
-        })
-        .or_else(|| node.items.as_deref().and_then(nested_conversion_error))
-        .or_else(|| node.properties.values().find_map(nested_conversion_error))
-        .or_else(|| match &node.additional_properties {
-            Some(Additional::Schema(additional)) => nested_conversion_error(additional),
-            _ => None,
-        })
+        .and_then(conversion_error)
+        .or_else(|| node.all_of.iter().find_map(conversion_error))
+        .or_else(|| node.any_of.iter().find_map(conversion_error))
+        .or_else(|| node.one_of.iter().find_map(conversion_error))
 }
 
 fn unsupported(node: &Node) -> Option<String> {
